@@ -1,0 +1,245 @@
+/**
+ * Debezium PostgreSQL change-event decoder (pure).
+ *
+ * Accepts what Kafka Connect's JsonConverter writes, with or without the `{schema, payload}` envelope, for
+ * keys and values alike, from Debezium 0.8 to 3.x: fields are looked up by name, never by position.
+ *
+ *   value null                         → ignored: tombstone
+ *   heartbeat / transaction metadata   → ignored
+ *   op t (truncate)                    → ignored: truncate (no row to route)
+ *   op c u d r with a row image        → change
+ *   anything else                      → poison, with the reason
+ *
+ * Unchanged TOAST columns (`__debezium_unavailable_value` in its text, bytea, array forms) are never passed
+ * on as values: they are filled from a full before-image when one exists, otherwise dropped from the row
+ * and listed in `unchanged`.
+ */
+import { canonical, isObject, parseExact, scalarText } from './json.ts';
+import type { Json, JsonObject } from './json.ts';
+import { convertLogicalTypes, rowSchemaOf } from './logical-types.ts';
+
+export type Op = 'c' | 'u' | 'd' | 'r';
+export type EventType =
+  'package_status.created' | 'package_status.updated' | 'package_status.deleted' | 'package_status.snapshot';
+export type Row = Record<string, Json>;
+
+export interface SourcePosition {
+  /** Debezium's logical server name (`topic.prefix`). */
+  name: string;
+  db: string | null;
+  /** `schema.table`, e.g. `public.package_status`. */
+  table: string;
+  /** Exact decimal text of the WAL position, or null (incremental snapshot rows have none). */
+  lsn: string | null;
+  txId: number | string | null;
+  /** Commit time in the database, ms since epoch, or null if the event does not say. */
+  tsMs: number | null;
+  snapshot: boolean;
+  /** Debezium's `source.sequence` as written (a JSON array in a string), or null. */
+  sequence: string | null;
+}
+
+export interface ChangeEvent {
+  op: Op;
+  type: EventType;
+  table: string;
+  /** After-image; before-image for a delete. */
+  row: Row;
+  previous: Row | null;
+  /** Columns whose value Debezium did not have (unchanged TOAST) and that are therefore absent from `row`. */
+  unchanged: string[];
+  /** The record key's payload (schema envelope removed), or null. */
+  key: Json | null;
+  source: SourcePosition;
+}
+
+export type IgnoredReason = 'tombstone' | 'heartbeat' | 'transaction' | 'truncate';
+export type DecodeResult =
+  | { kind: 'change'; event: ChangeEvent }
+  | { kind: 'ignored'; reason: IgnoredReason }
+  | { kind: 'poison'; reason: string };
+
+export interface RawRecord {
+  topic: string;
+  key: Buffer | string | null;
+  value: Buffer | string | null;
+}
+
+export const UNAVAILABLE = '__debezium_unavailable_value';
+const UNAVAILABLE_BASE64 = Buffer.from(UNAVAILABLE).toString('base64');
+const UNAVAILABLE_BYTES = [...Buffer.from(UNAVAILABLE)];
+
+const TYPES: Record<Op, EventType> = {
+  c: 'package_status.created',
+  u: 'package_status.updated',
+  d: 'package_status.deleted',
+  r: 'package_status.snapshot',
+};
+
+class Poison extends Error {}
+
+function text(input: Buffer | string): string {
+  return typeof input === 'string' ? input : input.toString('utf8');
+}
+
+function parse(input: Buffer | string, what: string): Json {
+  try {
+    return parseExact(text(input));
+  } catch (err) {
+    throw new Poison(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** `{schema, payload}` (JsonConverter schemas.enable=true) or `{payload}` → payload, plus the schema if any. */
+function unwrap(doc: Json): { payload: Json; schema: JsonObject | null } {
+  if (isObject(doc) && 'payload' in doc) {
+    const keys = Object.keys(doc);
+    if (keys.every((k) => k === 'payload' || k === 'schema')) {
+      return { payload: doc.payload ?? null, schema: isObject(doc.schema) ? doc.schema : null };
+    }
+  }
+  return { payload: doc, schema: null };
+}
+
+function isHeartbeat(topic: string, payload: JsonObject): boolean {
+  if (topic.startsWith('__debezium-heartbeat')) return true;
+  const keys = Object.keys(payload);
+  return keys.length > 0 && keys.every((k) => k === 'ts_ms');
+}
+
+function isTransactionMetadata(payload: JsonObject): boolean {
+  return (
+    (payload.status === 'BEGIN' || payload.status === 'END') &&
+    typeof payload.id === 'string' &&
+    !('op' in payload)
+  );
+}
+
+function isPlaceholder(value: Json): boolean {
+  if (value === UNAVAILABLE || value === UNAVAILABLE_BASE64) return true;
+  if (Array.isArray(value)) {
+    if (value.length === 1 && value[0] === UNAVAILABLE) return true;
+    if (value.length === UNAVAILABLE_BYTES.length && value.every((v, i) => v === UNAVAILABLE_BYTES[i]))
+      return true;
+  }
+  return false;
+}
+
+function position(source: JsonObject, envelopeTsMs: Json | undefined): SourcePosition {
+  const schema = typeof source.schema === 'string' ? source.schema : null;
+  const table = typeof source.table === 'string' ? source.table : null;
+  if (table === null) throw new Poison('source.table is missing');
+  const lsn = source.lsn == null ? null : scalarText(source.lsn);
+  if (lsn === undefined) throw new Poison('source.lsn is not a number');
+  const txRaw = source.txId;
+  const txId = txRaw == null ? null : typeof txRaw === 'number' ? txRaw : (scalarText(txRaw) ?? null);
+  const ts =
+    typeof source.ts_ms === 'number' ? source.ts_ms : typeof envelopeTsMs === 'number' ? envelopeTsMs : null;
+  const snap = source.snapshot;
+  const snapshot = snap === true || (typeof snap === 'string' && snap !== 'false');
+  return {
+    name: typeof source.name === 'string' ? source.name : '',
+    db: typeof source.db === 'string' ? source.db : null,
+    table: schema ? `${schema}.${table}` : table,
+    lsn,
+    txId,
+    tsMs: ts,
+    snapshot,
+    sequence: typeof source.sequence === 'string' ? source.sequence : null,
+  };
+}
+
+function image(value: Json | undefined, which: string): Row | null {
+  if (value == null) return null;
+  if (!isObject(value)) throw new Poison(`${which} is not an object`);
+  return value;
+}
+
+/** Drop or fill unchanged-TOAST placeholders. Returns the cleaned row and the columns left unknown. */
+function resolveUnchanged(row: Row, before: Row | null): { row: Row; unchanged: string[] } {
+  let out: Row | null = null;
+  const unchanged: string[] = [];
+  for (const [col, value] of Object.entries(row)) {
+    if (!isPlaceholder(value)) continue;
+    out ??= { ...row };
+    const known = before?.[col];
+    if (known !== undefined && known !== null && !isPlaceholder(known)) {
+      out[col] = known;
+    } else {
+      delete out[col];
+      unchanged.push(col);
+    }
+  }
+  return { row: out ?? row, unchanged };
+}
+
+function stripPlaceholders(row: Row | null): Row | null {
+  if (row === null) return null;
+  return resolveUnchanged(row, null).row;
+}
+
+function decodeKey(key: Buffer | string | null): Json | null {
+  if (key === null) return null;
+  const raw = text(key);
+  try {
+    return unwrap(parseExact(raw)).payload;
+  } catch {
+    // StringConverter keys (e.g. a bare package id) are not JSON: keep the text.
+    return raw;
+  }
+}
+
+export function decodeRecord(input: RawRecord): DecodeResult {
+  try {
+    return decodeOrThrow(input);
+  } catch (err) {
+    if (err instanceof Poison) return { kind: 'poison', reason: err.message };
+    return { kind: 'poison', reason: `undecodable: ${(err as Error).message}` };
+  }
+}
+
+function decodeOrThrow(input: RawRecord): DecodeResult {
+  if (input.value === null || (Buffer.isBuffer(input.value) && input.value.length === 0)) {
+    return { kind: 'ignored', reason: 'tombstone' };
+  }
+  const { payload, schema } = unwrap(parse(input.value, 'value'));
+  if (!isObject(payload)) throw new Poison('value is not a Debezium change event (payload is not an object)');
+  if (isHeartbeat(input.topic, payload)) return { kind: 'ignored', reason: 'heartbeat' };
+  if (isTransactionMetadata(payload)) return { kind: 'ignored', reason: 'transaction' };
+
+  const op = payload.op;
+  if (op === undefined) throw new Poison('value is not a Debezium change event (no op field)');
+  if (op === 't') return { kind: 'ignored', reason: 'truncate' };
+  if (op !== 'c' && op !== 'u' && op !== 'd' && op !== 'r') throw new Poison(`unknown op ${canonical(op)}`);
+  if (!isObject(payload.source)) throw new Poison('source block is missing');
+  const source = position(payload.source, payload.ts_ms);
+
+  const rowSchema = schema ? rowSchemaOf(schema) : null;
+  const convert = (row: Row | null): Row | null =>
+    row && rowSchema ? convertLogicalTypes(row, rowSchema) : row;
+  const before = convert(image(payload.before, 'before'));
+  const after = convert(image(payload.after, 'after'));
+
+  let row: Row;
+  let unchanged: string[] = [];
+  if (op === 'd') {
+    if (!before) throw new Poison('delete without a before-image');
+    row = stripPlaceholders(before) ?? before;
+  } else {
+    if (!after) throw new Poison(`op ${op} without an after-image`);
+    ({ row, unchanged } = resolveUnchanged(after, before));
+  }
+  return {
+    kind: 'change',
+    event: {
+      op,
+      type: TYPES[op],
+      table: source.table,
+      row,
+      previous: stripPlaceholders(before),
+      unchanged,
+      key: decodeKey(input.key),
+      source,
+    },
+  };
+}

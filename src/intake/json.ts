@@ -1,0 +1,53 @@
+/**
+ * Exact JSON for change events. Debezium writes int64 columns, LSNs and `ts_ns` as JSON numbers that can
+ * exceed 2^53; `JSON.parse` would silently round them. Integers that are not safe become `bigint`; other
+ * numbers that would lose digits stay `LosslessNumber`; everything else is an ordinary number. `stringify`
+ * writes both back exactly.
+ */
+import { isInteger, isSafeNumber, LosslessNumber, parse, stringify } from 'lossless-json';
+
+export type Json =
+  null | boolean | number | bigint | string | LosslessNumber | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+function parseNumber(text: string): number | bigint | LosslessNumber {
+  if (isSafeNumber(text)) return Number(text);
+  if (isInteger(text)) return BigInt(text);
+  return new LosslessNumber(text);
+}
+
+export function parseExact(text: string): Json {
+  return parse(text, null, parseNumber) as Json;
+}
+
+export function stringifyExact(value: unknown): string {
+  const out = stringify(value);
+  if (out === undefined) throw new TypeError('value cannot be serialised as JSON');
+  return out;
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof LosslessNumber)
+  );
+}
+
+/** A JSON scalar as text, for identity and routing: 42, 42n and "42" all give "42". */
+export function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return String(value);
+  if (value instanceof LosslessNumber) return value.toString();
+  return undefined;
+}
+
+/** Canonical JSON (keys sorted) so that the same value always hashes the same, whatever the field order. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isObject(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  }
+  if (value === undefined) return 'null';
+  return stringifyExact(value);
+}
