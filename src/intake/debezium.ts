@@ -57,7 +57,11 @@ export type IgnoredReason = 'tombstone' | 'heartbeat' | 'transaction' | 'truncat
 export type DecodeResult =
   | { kind: 'change'; event: ChangeEvent }
   | { kind: 'ignored'; reason: IgnoredReason }
-  | { kind: 'poison'; reason: string };
+  | { kind: 'poison'; code: PoisonCode; reason: string };
+
+/** Low-cardinality reason codes (the metric label); `reason` carries the detail. */
+export type PoisonCode =
+  'invalid_json' | 'not_a_change_event' | 'unknown_op' | 'bad_source' | 'bad_row' | 'undecodable';
 
 export interface RawRecord {
   topic: string;
@@ -76,7 +80,14 @@ const TYPES: Record<Op, EventType> = {
   r: 'package_status.snapshot',
 };
 
-class Poison extends Error {}
+class Poison extends Error {
+  constructor(
+    readonly code: PoisonCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 function text(input: Buffer | string): string {
   return typeof input === 'string' ? input : input.toString('utf8');
@@ -86,7 +97,7 @@ function parse(input: Buffer | string, what: string): Json {
   try {
     return parseExact(text(input));
   } catch (err) {
-    throw new Poison(`${what} is not valid JSON: ${(err as Error).message}`);
+    throw new Poison('invalid_json', `${what} is not valid JSON: ${(err as Error).message}`);
   }
 }
 
@@ -128,9 +139,9 @@ function isPlaceholder(value: Json): boolean {
 function position(source: JsonObject, envelopeTsMs: Json | undefined): SourcePosition {
   const schema = typeof source.schema === 'string' ? source.schema : null;
   const table = typeof source.table === 'string' ? source.table : null;
-  if (table === null) throw new Poison('source.table is missing');
+  if (table === null) throw new Poison('bad_source', 'source.table is missing');
   const lsn = source.lsn == null ? null : scalarText(source.lsn);
-  if (lsn === undefined) throw new Poison('source.lsn is not a number');
+  if (lsn === undefined) throw new Poison('bad_source', 'source.lsn is not a number');
   const txRaw = source.txId;
   const txId = txRaw == null ? null : typeof txRaw === 'number' ? txRaw : (scalarText(txRaw) ?? null);
   const ts =
@@ -151,7 +162,7 @@ function position(source: JsonObject, envelopeTsMs: Json | undefined): SourcePos
 
 function image(value: Json | undefined, which: string): Row | null {
   if (value == null) return null;
-  if (!isObject(value)) throw new Poison(`${which} is not an object`);
+  if (!isObject(value)) throw new Poison('bad_row', `${which} is not an object`);
   return value;
 }
 
@@ -193,8 +204,8 @@ export function decodeRecord(input: RawRecord): DecodeResult {
   try {
     return decodeOrThrow(input);
   } catch (err) {
-    if (err instanceof Poison) return { kind: 'poison', reason: err.message };
-    return { kind: 'poison', reason: `undecodable: ${(err as Error).message}` };
+    if (err instanceof Poison) return { kind: 'poison', code: err.code, reason: err.message };
+    return { kind: 'poison', code: 'undecodable', reason: `undecodable: ${(err as Error).message}` };
   }
 }
 
@@ -203,15 +214,18 @@ function decodeOrThrow(input: RawRecord): DecodeResult {
     return { kind: 'ignored', reason: 'tombstone' };
   }
   const { payload, schema } = unwrap(parse(input.value, 'value'));
-  if (!isObject(payload)) throw new Poison('value is not a Debezium change event (payload is not an object)');
+  if (!isObject(payload))
+    throw new Poison('not_a_change_event', 'value is not a Debezium change event (payload is not an object)');
   if (isHeartbeat(input.topic, payload)) return { kind: 'ignored', reason: 'heartbeat' };
   if (isTransactionMetadata(payload)) return { kind: 'ignored', reason: 'transaction' };
 
   const op = payload.op;
-  if (op === undefined) throw new Poison('value is not a Debezium change event (no op field)');
+  if (op === undefined)
+    throw new Poison('not_a_change_event', 'value is not a Debezium change event (no op field)');
   if (op === 't') return { kind: 'ignored', reason: 'truncate' };
-  if (op !== 'c' && op !== 'u' && op !== 'd' && op !== 'r') throw new Poison(`unknown op ${canonical(op)}`);
-  if (!isObject(payload.source)) throw new Poison('source block is missing');
+  if (op !== 'c' && op !== 'u' && op !== 'd' && op !== 'r')
+    throw new Poison('unknown_op', `unknown op ${canonical(op)}`);
+  if (!isObject(payload.source)) throw new Poison('bad_source', 'source block is missing');
   const source = position(payload.source, payload.ts_ms);
 
   const rowSchema = schema ? rowSchemaOf(schema) : null;
@@ -223,10 +237,10 @@ function decodeOrThrow(input: RawRecord): DecodeResult {
   let row: Row;
   let unchanged: string[] = [];
   if (op === 'd') {
-    if (!before) throw new Poison('delete without a before-image');
+    if (!before) throw new Poison('bad_row', 'delete without a before-image');
     row = stripPlaceholders(before) ?? before;
   } else {
-    if (!after) throw new Poison(`op ${op} without an after-image`);
+    if (!after) throw new Poison('bad_row', `op ${op} without an after-image`);
     ({ row, unchanged } = resolveUnchanged(after, before));
   }
   return {

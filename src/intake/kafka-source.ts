@@ -1,0 +1,154 @@
+/**
+ * The Kafka adapter, kept thin on purpose (KafkaJS is unmaintained since 2023; swapping it means rewriting
+ * this file only). It hands batches to the pipeline, reports partition assignments, commits what it is
+ * told to, and never commits on its own (`autoCommit: false`): the commit point is the pipeline's call.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import type { Consumer, Admin, LogEntry } from 'kafkajs';
+import type { Logger } from '../observe/logger.ts';
+
+export interface SourceRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export interface BatchContext {
+  topic: string;
+  partition: number;
+  /** Keep group membership alive during long waits (e.g. a store outage). */
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping or the batch went stale (rebalance). */
+  isRunning(): boolean;
+  /** Tell the client this record is in our hands, so the next fetch starts after it. Not a commit. */
+  resolveOffset(offset: string): void;
+}
+
+export interface SourceHandlers {
+  onBatch(records: SourceRecord[], ctx: BatchContext): Promise<void>;
+  /** The full assignment after a (re)join. */
+  onAssignment(assigned: { topic: string; partition: number }[]): Promise<void>;
+}
+
+export interface Source {
+  start(handlers: SourceHandlers): Promise<void>;
+  commit(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+  ping(timeoutMs: number): Promise<void>;
+  /** Stop fetching; batches under way finish; membership and commits still work. */
+  pause(): void;
+  stop(): Promise<void>;
+}
+
+export interface KafkaSourceOptions {
+  brokers: string[];
+  topics: string[];
+  groupId: string;
+  clientId: string;
+  sessionTimeoutMs: number;
+  maxWaitMs: number;
+  log: Logger;
+  partitionsConsumedConcurrently?: number;
+}
+
+function kafkaLogger(log: Logger) {
+  return () =>
+    ({ level, log: entry }: LogEntry) => {
+      const { message, ...rest } = entry;
+      const payload = { kafka: rest };
+      if (level <= logLevel.ERROR) log.error(payload, `kafka: ${message}`);
+      else if (level === logLevel.WARN) log.warn(payload, `kafka: ${message}`);
+      else log.debug(payload, `kafka: ${message}`);
+    };
+}
+
+export function createKafkaSource(opts: KafkaSourceOptions): Source {
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogger(opts.log),
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+  });
+  const heartbeatInterval = Math.max(100, Math.min(3000, Math.floor(opts.sessionTimeoutMs / 3)));
+  const consumer: Consumer = kafka.consumer({
+    groupId: opts.groupId,
+    sessionTimeout: opts.sessionTimeoutMs,
+    rebalanceTimeout: Math.max(opts.sessionTimeoutMs, 60_000),
+    heartbeatInterval,
+    maxWaitTimeInMs: opts.maxWaitMs,
+    minBytes: 1,
+    maxBytes: 8 * 1024 * 1024,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+  });
+  let admin: Admin | null = null;
+
+  return {
+    async start(handlers) {
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        const assigned = Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) =>
+          (partitions as number[]).map((partition) => ({ topic, partition })),
+        );
+        handlers
+          .onAssignment(assigned)
+          .catch((err: unknown) => opts.log.error({ err }, 'assignment handling failed'));
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        opts.log.error({ err: e.payload.error, restart: e.payload.restart }, 'kafka consumer crashed');
+      });
+      await consumer.connect();
+      for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 4,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          const records: SourceRecord[] = batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+          }));
+          await handlers.onBatch(records, {
+            topic: batch.topic,
+            partition: batch.partition,
+            heartbeat,
+            isRunning: () => isRunning() && !isStale(),
+            resolveOffset,
+          });
+        },
+      });
+    },
+    async commit(offsets) {
+      if (offsets.length > 0) await consumer.commitOffsets(offsets);
+    },
+    async ping(timeoutMs) {
+      admin ??= kafka.admin({ retry: { retries: 0 } });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('broker did not answer in time')), timeoutMs);
+      });
+      try {
+        await Promise.race([
+          (async () => {
+            await admin!.connect();
+            await admin!.describeCluster();
+          })(),
+          timeout,
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    pause() {
+      consumer.pause(opts.topics.map((topic) => ({ topic })));
+    },
+    async stop() {
+      await consumer.stop();
+      await consumer.disconnect();
+      if (admin) await admin.disconnect().catch(() => {});
+    },
+  };
+}

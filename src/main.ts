@@ -1,0 +1,41 @@
+/**
+ * `npm start`: the integrator, configured from the environment (CONTRACT §2). Bad configuration: every
+ * problem on stderr, exit code 2, nothing started. SIGTERM/SIGINT: graceful stop (see app.ts).
+ */
+import { loadConfig } from './config/config.ts';
+import { createIntegrator } from './app.ts';
+import { createLogger } from './observe/logger.ts';
+
+const result = loadConfig(process.env);
+if (!result.ok) {
+  process.stderr.write(
+    `integrator: invalid configuration (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}):\n` +
+      result.problems.map((p) => `  - ${p}\n`).join(''),
+  );
+  process.exit(2);
+}
+
+const log = createLogger(result.config.logLevel);
+const integrator = createIntegrator(result.config, { log });
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutdown requested');
+  integrator.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+integrator.start().catch((err: unknown) => {
+  log.fatal({ err }, 'integrator failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,98 @@
+/** Prometheus metrics, names and labels exactly as CONTRACT §6. One registry per integrator instance. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 300,
+];
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false)
+    collectDefaultMetrics({ register: registry, prefix: 'integrator_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    eventsConsumed: new Counter({
+      name: 'integrator_events_consumed_total',
+      help: 'Kafka records consumed (every record, including ignored and poison ones).',
+      labelNames: ['topic'],
+      registers,
+    }),
+    eventsIgnored: new Counter({
+      name: 'integrator_events_ignored_total',
+      help: 'Records skipped on purpose: tombstones, heartbeats, transaction metadata, truncates.',
+      labelNames: ['topic', 'reason'],
+      registers,
+    }),
+    poison: new Counter({
+      name: 'integrator_poison_messages_total',
+      help: 'Records that could not be decoded: recorded with their reason and skipped.',
+      labelNames: ['topic', 'reason'],
+      registers,
+    }),
+    deliveries: new Counter({
+      name: 'integrator_deliveries_total',
+      help: 'Deliveries settled for good.',
+      labelNames: ['customer', 'outcome'],
+      registers,
+    }),
+    attempts: new Counter({
+      name: 'integrator_delivery_attempts_total',
+      help: 'HTTP attempts (and breaker rejections) by result.',
+      labelNames: ['customer', 'result'],
+      registers,
+    }),
+    attemptDuration: new Histogram({
+      name: 'integrator_attempt_duration_seconds',
+      help: 'Duration of one HTTP attempt.',
+      labelNames: ['customer'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    endToEnd: new Histogram({
+      name: 'integrator_end_to_end_seconds',
+      help: "From the change's commit in the database (source.ts_ms) to the customer's 2xx.",
+      labelNames: ['customer'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    inflight: new Gauge({
+      name: 'integrator_inflight_requests',
+      help: 'HTTP requests in flight.',
+      labelNames: ['customer'],
+      registers,
+    }),
+    pending: new Gauge({
+      name: 'integrator_pending_deliveries',
+      help: 'Deliveries accepted and not yet settled (in memory).',
+      labelNames: ['customer'],
+      registers,
+    }),
+    retryQueueDepth: new Gauge({
+      name: 'integrator_retry_queue_depth',
+      help: 'Deliveries parked durably (waiting for a retry or for capacity).',
+      labelNames: ['customer'],
+      registers,
+    }),
+    circuitState: new Gauge({
+      name: 'integrator_circuit_state',
+      help: 'Circuit breaker: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['customer'],
+      registers,
+    }),
+    uncommitted: new Gauge({
+      name: 'integrator_uncommitted_messages',
+      help: 'Records fetched whose deliveries are not all settled yet (commit point lag).',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    commits: new Counter({
+      name: 'integrator_offset_commits_total',
+      help: 'Offset commits by result.',
+      labelNames: ['result'],
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
