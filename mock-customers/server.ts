@@ -146,7 +146,9 @@ export async function startMockCustomers(options: StartMockCustomersOptions = {}
     options.deliveryLogLimit === undefined ? {} : { deliveryLogLimit: options.deliveryLogLimit };
   const states = createCustomerStates(options.customers ?? DEFAULT_MOCK_CUSTOMERS, ledgerOptions, now);
   const metrics = createMetrics();
-  const closing = new AbortController();
+  // Every request waiting out its latency, so that close() can wake them all.
+  const sleepers = new Set<AbortController>();
+  let closing = false;
 
   const loggerOption = options.logger ?? false;
   const app: FastifyInstance = Fastify({
@@ -184,7 +186,7 @@ export async function startMockCustomers(options: StartMockCustomersOptions = {}
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
     scope.post<IdParams>('/customers/:id/webhooks', (request, reply) =>
-      handleWebhook(request, reply, { states, metrics, random, closing: closing.signal }),
+      handleWebhook(request, reply, { states, metrics, random, sleepers, isClosing: () => closing }),
     );
   });
 
@@ -213,7 +215,8 @@ export async function startMockCustomers(options: StartMockCustomersOptions = {}
     resetStats,
     close: () => {
       closed ??= (async () => {
-        closing.abort();
+        closing = true;
+        for (const sleeper of sleepers) sleeper.abort();
         await app.close();
       })();
       return closed;
@@ -307,7 +310,8 @@ interface WebhookContext {
   states: Map<string, CustomerState>;
   metrics: MockMetrics;
   random: Random;
-  closing: AbortSignal;
+  sleepers: Set<AbortController>;
+  isClosing(): boolean;
 }
 
 async function handleWebhook(
@@ -324,10 +328,11 @@ async function handleWebhook(
   const ledger = state.ledger;
   ledger.countRequest();
   metrics.openRequests.inc({ customer: state.id });
-  const clientGone = new AbortController();
+  // Aborted when the client gives up (or close() destroys the connection) before the answer is written.
+  const wake = new AbortController();
   reply.raw.once('close', () => {
     metrics.openRequests.dec({ customer: state.id });
-    if (!reply.raw.writableFinished) clientGone.abort();
+    if (!reply.raw.writableFinished) wake.abort();
   });
 
   const answer = (result: RequestResult, status: number, body: object): FastifyReply => {
@@ -393,8 +398,10 @@ async function handleWebhook(
       break;
   }
 
-  const elapsed = await sleep(decision.delayMs, AbortSignal.any([context.closing, clientGone.signal]));
-  if (!elapsed && context.closing.aborted) {
+  context.sleepers.add(wake);
+  const elapsed = await sleep(decision.delayMs, wake.signal);
+  context.sleepers.delete(wake);
+  if (!elapsed && context.isClosing()) {
     reply.hijack(); // shutting down: close() destroys the connection
     return reply;
   }
