@@ -32,6 +32,8 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   if (value == null) return null;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // HTTP-date (IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT"); anything else is ignored.
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v)) return null;
   const date = Date.parse(v);
   if (Number.isNaN(date)) return null;
   return Math.max(0, date - now);

@@ -1,0 +1,4 @@
+import { MemoryRetryStore } from '../../src/store/memory.ts';
+import { storeConformance } from './conformance.ts';
+
+storeConformance('memory', async () => new MemoryRetryStore());
