@@ -6,10 +6,7 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 describe('Standard Webhooks signing', () => {
   it('is verified by the official standardwebhooks library', () => {
-    const body = JSON.stringify({ id: 'evt_1', data: { big: 9007199254740993 } }).replace(
-      '9007199254740992',
-      '9007199254740993',
-    );
+    const body = '{"id":"evt_1","data":{"big":9007199254740993}}';
     const headers = webhookHeaders(secretKey(SECRET), 'evt_1', body, Date.now());
     expect(() => new Webhook(SECRET).verify(body, headers)).not.toThrow();
   });
