@@ -1,0 +1,12 @@
+// @ts-check
+// k6 run k6/soak.js — see k6/README.md for the environment it reads.
+import { createRun } from './lib/run.js';
+import { SCENARIOS } from './lib/shapes.js';
+
+const run = createRun(SCENARIOS['soak']);
+
+export const options = run.options;
+export const setup = run.setup;
+export const act = run.act;
+export const teardown = run.teardown;
+export default run.journey;
