@@ -14,6 +14,7 @@
  * write is acknowledged; parked work no longer holds the Kafka offset. Memory holds at most `maxInMemory`
  * deliveries (queued + in flight) per lane; the rest lives in the store.
  */
+import { setMaxListeners } from 'node:events';
 import type { CustomerConfig } from '../config/customers.ts';
 import type { Outcome } from '../delivery/outcome.ts';
 import { classify } from '../delivery/outcome.ts';
@@ -149,6 +150,8 @@ export class Lane {
     this.random = deps.random ?? Math.random;
     this.pollMs = deps.pollMs ?? 200;
     this.bucket = this.cfg.ratePerSecond ? new TokenBucket(this.cfg.ratePerSecond, this.now()) : null;
+    // One listener per in-flight request on the shared shutdown signal.
+    setMaxListeners(0, this.abort.signal);
     this.breaker = createBreaker(this.cfg.breaker, this.id, (run) => run());
     const gauge = () =>
       this.metrics.circuitState.set({ customer: this.id }, BREAKER_GAUGE[stateOf(this.breaker)]);

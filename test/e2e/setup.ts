@@ -1,0 +1,59 @@
+/** Shared wiring for end-to-end tests: a mock Kafka cluster, a Redis, producers, receivers. */
+import { Kafka, logLevel } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { startKafkaMock, uniqueName } from '../harness/kafka.ts';
+import type { KafkaMock } from '../harness/kafka.ts';
+
+export const SECRET_A = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+export const SECRET_B = 'whsec_YVdiei3QehZusGHArXkh8FwpFRCkGcyn';
+export const SECRET_C = 'whsec_NwzQsjRtQwnQ5iQyo5dzqqGhYAlKgVlr';
+
+export interface KafkaWorld {
+  mock: KafkaMock;
+  kafka: Kafka;
+  producer: Producer;
+  /** A fresh topic (and group name) for one test. */
+  topic(partitions?: number): Promise<{ topic: string; groupId: string }>;
+  committed(topic: string, groupId: string): Promise<Map<number, bigint>>;
+  close(): Promise<void>;
+}
+
+export async function kafkaWorld(): Promise<KafkaWorld> {
+  const mock = await startKafkaMock({ brokers: 1 });
+  const kafka = new Kafka({ clientId: 'test', brokers: mock.brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const admin = kafka.admin();
+  await admin.connect();
+  return {
+    mock,
+    kafka,
+    producer,
+    async topic(partitions = 3) {
+      const topic = uniqueName('dbserver1.public.package_status');
+      await mock.createTopic(topic, partitions);
+      return { topic, groupId: uniqueName('group') };
+    },
+    async committed(topic, groupId) {
+      const res = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return new Map(res[0]!.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+    },
+    async close() {
+      await producer.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      await mock.stop();
+    },
+  };
+}
+
+/** High watermarks per partition (the offset after the last message). */
+export async function endOffsets(world: KafkaWorld, topic: string): Promise<Map<number, bigint>> {
+  const admin = world.kafka.admin();
+  await admin.connect();
+  try {
+    const res = await admin.fetchTopicOffsets(topic);
+    return new Map(res.map((p) => [p.partition, BigInt(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Debezium-shaped change events of `package_status` (CONTRACT §4) as the PostgreSQL connector with pgoutput
+ * and JsonConverter publishes them, keyed by package_id (message.key.columns), with increasing LSNs.
+ */
+import type { Producer } from 'kafkajs';
+
+export const STATUSES = [
+  'Package Posted',
+  'In Transit',
+  'In Transit',
+  'Out for Delivery',
+  'Package Delivered',
+];
+
+export interface Row {
+  id: number;
+  package_id: string;
+  customer_id: string;
+  status: string;
+  actual_address: string;
+  next_address: string | null;
+  created_at: string;
+}
+
+export interface KafkaMessage {
+  key: string;
+  value: string | null;
+}
+
+let lsn = 24_000_000;
+let rowId = 0;
+
+export function row(packageId: string, customerId: string, status: string, step: number): Row {
+  rowId += 1;
+  return {
+    id: rowId,
+    package_id: packageId,
+    customer_id: customerId,
+    status,
+    actual_address: `Hub ${step}, Main St ${step * 7}`,
+    next_address: status === 'Package Delivered' ? null : `Hub ${step + 1}`,
+    created_at: new Date().toISOString(),
+  };
+}
+
+export function changeValue(
+  r: Row,
+  opts: { op?: 'c' | 'u' | 'd' | 'r'; schema?: boolean; tsMs?: number } = {},
+): string {
+  lsn += 64;
+  const op = opts.op ?? 'c';
+  const payload = {
+    before: op === 'd' ? r : null,
+    after: op === 'd' ? null : r,
+    source: {
+      version: '2.7.1.Final',
+      connector: 'postgresql',
+      name: 'dbserver1',
+      ts_ms: opts.tsMs ?? Date.now(),
+      snapshot: op === 'r' ? 'true' : 'false',
+      db: 'logistics',
+      sequence: `["${lsn - 64}","${lsn}"]`,
+      schema: 'public',
+      table: 'package_status',
+      txId: 500 + rowId,
+      lsn,
+      xmin: null,
+    },
+    transaction: null,
+    op,
+    ts_ms: Date.now(),
+  };
+  if (!opts.schema) return JSON.stringify(payload);
+  const rowSchema = {
+    type: 'struct',
+    optional: true,
+    name: 'dbserver1.public.package_status.Value',
+    fields: [
+      { type: 'int64', optional: false, field: 'id' },
+      { type: 'string', optional: false, field: 'package_id' },
+      { type: 'string', optional: false, field: 'customer_id' },
+      { type: 'string', optional: false, field: 'status' },
+      { type: 'string', optional: false, field: 'actual_address' },
+      { type: 'string', optional: true, field: 'next_address' },
+      {
+        type: 'string',
+        optional: false,
+        name: 'io.debezium.time.ZonedTimestamp',
+        version: 1,
+        field: 'created_at',
+      },
+    ],
+  };
+  return JSON.stringify({
+    schema: {
+      type: 'struct',
+      name: 'dbserver1.public.package_status.Envelope',
+      version: 2,
+      optional: false,
+      fields: [
+        { ...rowSchema, field: 'before' },
+        { ...rowSchema, field: 'after' },
+        {
+          type: 'struct',
+          optional: false,
+          name: 'io.debezium.connector.postgresql.Source',
+          field: 'source',
+          fields: [],
+        },
+        { type: 'string', optional: false, field: 'op' },
+        { type: 'int64', optional: true, field: 'ts_ms' },
+      ],
+    },
+    payload,
+  });
+}
+
+export function keyOf(packageId: string, schema = false): string {
+  return schema
+    ? JSON.stringify({
+        schema: {
+          type: 'struct',
+          fields: [{ type: 'string', optional: false, field: 'package_id' }],
+          optional: false,
+        },
+        payload: { package_id: packageId },
+      })
+    : JSON.stringify({ package_id: packageId });
+}
+
+/** `packages` journeys for one customer: each package gets every status in order. Interleaved by step. */
+export function journeys(
+  customerId: string,
+  packages: number,
+  opts: { prefix?: string; statuses?: string[]; schema?: boolean } = {},
+): { messages: KafkaMessage[]; rows: Row[] } {
+  const statuses = opts.statuses ?? STATUSES;
+  const messages: KafkaMessage[] = [];
+  const rows: Row[] = [];
+  for (let step = 0; step < statuses.length; step++) {
+    for (let p = 0; p < packages; p++) {
+      const pkg = `${opts.prefix ?? customerId}-PKG-${String(p).padStart(5, '0')}`;
+      const r = row(pkg, customerId, statuses[step]!, step);
+      rows.push(r);
+      messages.push({ key: keyOf(pkg, opts.schema), value: changeValue(r, { schema: opts.schema }) });
+    }
+  }
+  return { messages, rows };
+}
+
+/** Interleave several message lists (as if customers' traffic shared the topic). */
+export function interleave(...lists: KafkaMessage[][]): KafkaMessage[] {
+  const out: KafkaMessage[] = [];
+  const max = Math.max(...lists.map((l) => l.length));
+  for (let i = 0; i < max; i++) for (const l of lists) if (i < l.length) out.push(l[i]!);
+  return out;
+}
+
+export async function produce(
+  producer: Producer,
+  topic: string,
+  messages: KafkaMessage[],
+  batch = 200,
+): Promise<void> {
+  for (let i = 0; i < messages.length; i += batch) {
+    await producer.send({ topic, messages: messages.slice(i, i + batch) });
+  }
+}
