@@ -156,6 +156,14 @@ export function interleave(...lists: KafkaMessage[][]): KafkaMessage[] {
   return out;
 }
 
+/** The same message with its commit time (source.ts_ms) set to now, for latency measured from the send. */
+export function restamp(m: KafkaMessage, now = Date.now()): KafkaMessage {
+  if (m.value === null) return m;
+  const doc = JSON.parse(m.value) as { payload?: { source: { ts_ms: number } }; source?: { ts_ms: number } };
+  (doc.payload ?? doc).source!.ts_ms = now;
+  return { ...m, value: JSON.stringify(doc) };
+}
+
 export async function produce(
   producer: Producer,
   topic: string,
