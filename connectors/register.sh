@@ -54,7 +54,8 @@ done
 echo "waiting for connector '$name' and its task to run ..."
 waited=0
 while :; do
-  state=$(curl -fsS "$connect_url/connectors/$name/status" 2>/dev/null | tr -d ' \n' || true)
+  # Compact the JSON's `"key": value` spacing, whatever the worker's style, so the patterns below match.
+  state=$(curl -fsS "$connect_url/connectors/$name/status" 2>/dev/null | tr -d '\n' | sed 's/":[[:space:]]*/":/g' || true)
   case "$state" in
     *'"state":"FAILED"'*)
       echo "register.sh: connector '$name' failed: $state" >&2

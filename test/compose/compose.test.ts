@@ -1,0 +1,199 @@
+/** docker-compose.yml: valid for Compose, converging in dependency order, and every file it uses exists. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  argv,
+  bindMounts,
+  composeConfig,
+  dependencies,
+  dockerCompose,
+  publishedPorts,
+  REPO_ROOT,
+} from './compose.ts';
+import type { ComposeFile, ComposeService } from './compose.ts';
+
+let compose: ComposeFile;
+let services: [string, ComposeService][];
+
+beforeAll(async () => {
+  compose = await composeConfig();
+  services = Object.entries(compose.services);
+});
+
+function service(name: string): ComposeService {
+  const found = compose.services[name];
+  if (!found) throw new Error(`no service ${name}`);
+  return found;
+}
+
+describe('docker-compose.yml', () => {
+  it('passes `docker-compose config -q`', async () => {
+    const { stderr } = await dockerCompose(['config', '-q']);
+    expect(stderr).toBe('');
+  });
+
+  it('has the whole pipeline', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(
+      [
+        'connect',
+        'connector-init',
+        'generator',
+        'grafana',
+        'integrator',
+        'k6',
+        'kafka',
+        'kafka-ui',
+        'mock-customers',
+        'postgres',
+        'prometheus',
+        'redis',
+        'topics-init',
+        'tracking-api',
+      ].sort(),
+    );
+  });
+
+  it('starts in dependency order: only healthy / completed conditions, on services that can satisfy them', () => {
+    for (const [name, svc] of services) {
+      for (const [dep, condition] of Object.entries(dependencies(svc))) {
+        expect(['service_healthy', 'service_completed_successfully'], `${name} → ${dep}`).toContain(
+          condition,
+        );
+        const target = compose.services[dep];
+        expect(target, `${name} depends on unknown ${dep}`).toBeDefined();
+        if (condition === 'service_healthy')
+          expect(target?.healthcheck, `${dep} has no healthcheck`).toBeDefined();
+        if (condition === 'service_completed_successfully')
+          expect(target?.restart, `${dep} must not restart`).toBe('no');
+        // A default service may not wait for one that only starts under a profile.
+        if (!svc.profiles) expect(target?.profiles, `${name} → ${dep} (profile)`).toBeUndefined();
+      }
+    }
+    expect(dependencies(service('connector-init'))).toMatchObject({ connect: 'service_healthy' });
+    expect(dependencies(service('integrator'))).toMatchObject({
+      'topics-init': 'service_completed_successfully',
+      kafka: 'service_healthy',
+      redis: 'service_healthy',
+    });
+    expect(dependencies(service('generator'))).toMatchObject({
+      'connector-init': 'service_completed_successfully',
+      integrator: 'service_healthy',
+    });
+  });
+
+  it('publishes the documented, non-default host ports', () => {
+    const ports = Object.fromEntries(
+      services.filter(([, s]) => s.ports).map(([n, s]) => [n, publishedPorts(s)]),
+    );
+    expect(ports).toEqual({
+      postgres: [15432],
+      kafka: [19092],
+      connect: [18083],
+      redis: [16379],
+      integrator: [18080],
+      'mock-customers': [14000],
+      prometheus: [19090],
+      grafana: [13000],
+      'kafka-ui': [18081],
+      'tracking-api': [13001],
+    });
+    const docs = readFileSync(join(REPO_ROOT, 'docs/PIPELINE.md'), 'utf8');
+    for (const port of Object.values(ports).flat())
+      expect(docs, `docs/PIPELINE.md mentions ${port}`).toContain(String(port));
+  });
+
+  it('keeps the optional parts behind profiles', () => {
+    expect(service('kafka-ui').profiles).toEqual(['ui']);
+    expect(service('tracking-api').profiles?.sort()).toEqual(['k6', 'load']);
+    expect(service('k6').profiles).toEqual(['k6']);
+    expect(service('generator').profiles).toBeUndefined();
+  });
+
+  it('pins every image (no :latest, no untagged)', () => {
+    for (const [name, svc] of services) {
+      expect(svc.image, name).toMatch(/:[\w.-]+$/);
+      expect(svc.image, name).not.toMatch(/:latest$/);
+    }
+  });
+
+  it('runs Postgres with logical decoding and Redis with persistence', () => {
+    expect(argv(service('postgres').command).join(' ')).toContain('wal_level=logical');
+    expect(argv(service('redis').command).join(' ')).toMatch(/--appendonly yes/);
+    expect(
+      service('redis').volumes?.some((v) => typeof v === 'string' && v.startsWith('redis-data:/data')),
+    ).toBe(true);
+  });
+
+  it('configures the integrator as CONTRACT §2 asks', () => {
+    const env = service('integrator').environment ?? {};
+    for (const name of ['KAFKA_BROKERS', 'REDIS_URL', 'CUSTOMERS_FILE', 'ADMIN_TOKEN', 'DATABASE_URL']) {
+      expect(env[name], name).toBeTruthy();
+    }
+    expect(env.KAFKA_BROKERS).toBe('kafka:29092');
+    expect(env.KAFKA_TOPICS).toBe('dbserver1.public.package_status');
+    const customers = bindMounts(service('integrator')).find((m) => m.target === env.CUSTOMERS_FILE);
+    expect(customers && relative(REPO_ROOT, customers.source)).toBe('deploy/customers.compose.json');
+  });
+});
+
+describe('every repo file a service uses exists', () => {
+  it('bind-mount sources', () => {
+    for (const [name, svc] of services) {
+      for (const mount of bindMounts(svc)) {
+        expect(existsSync(mount.source), `${name}: ${mount.source}`).toBe(true);
+        expect(relative(REPO_ROOT, mount.source).startsWith('..'), `${name} mounts outside the repo`).toBe(
+          false,
+        );
+      }
+    }
+  });
+
+  it('commands and entrypoints: mounted files, and dist/ files the image builds from sources', () => {
+    const build = JSON.parse(readFileSync(join(REPO_ROOT, 'tsconfig.build.json'), 'utf8')) as {
+      include: string[];
+    };
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    let checked = 0;
+    for (const [name, svc] of services) {
+      for (const token of [...argv(svc.entrypoint), ...argv(svc.command)]) {
+        if (token.startsWith('dist/')) {
+          // Built by `npm run build` (tsc, tsconfig.build.json) from <path>.ts, which the Dockerfile copies in.
+          expect(svc.build, `${name} runs ${token} but is not built from the repo`).toBeDefined();
+          const source = token.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+          expect(existsSync(join(REPO_ROOT, source)), `${name}: ${token} ← ${source}`).toBe(true);
+          const top = source.split('/')[0] as string;
+          expect(build.include, `tsconfig.build.json builds ${top}/`).toContain(top);
+          expect(dockerfile, `Dockerfile copies ${top}/`).toMatch(
+            new RegExp(`^COPY ${top} \\./${top}$`, 'm'),
+          );
+          checked++;
+        } else if (token.startsWith('/')) {
+          const mount = bindMounts(svc).find((m) => token === m.target || token.startsWith(`${m.target}/`));
+          if (!mount) continue; // a file of the image itself (e.g. /opt/kafka/bin/kafka-topics.sh)
+          const hostPath = join(mount.source, token.slice(mount.target.length));
+          expect(existsSync(hostPath) && statSync(hostPath).isFile(), `${name}: ${token} → ${hostPath}`).toBe(
+            true,
+          );
+          checked++;
+        }
+      }
+    }
+    // integrator, mock-customers, generator, tracking-api (dist/…), connector-init (2 files), k6 (1 file)
+    expect(checked).toBe(7);
+  });
+
+  it('the Dockerfile builds with npm ci + npm run build and runs the integrator as a non-root user', () => {
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM node:\d+-slim AS build$/m);
+    expect(dockerfile).toMatch(/^RUN npm ci$/m);
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/src\/main\.js"\]$/m);
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.build).toMatch(/tsconfig\.build\.json/);
+  });
+});
