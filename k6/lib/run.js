@@ -17,6 +17,7 @@ import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
 import { runJourney } from './journey.js';
 import { bucketsDelta, histogramBuckets, histogramQuantile, sampleValue } from './prometheus.js';
+import { k6Options } from './options.js';
 import { scaleScenario } from './shapes.js';
 
 /** @typedef {import('./shapes.js').Scenario} Scenario */
@@ -36,61 +37,6 @@ const env = {
 const fastE2eP99 = new Trend('fast_customer_e2e_p99_seconds');
 const integratorProblems = new Counter('integrator_problems');
 
-/**
- * @param {Scenario} scenario
- * @returns {import('k6/options').Options}
- */
-export function k6Options(scenario) {
-  const load = scenario.load;
-  /** @type {NonNullable<import('k6/options').Options['scenarios']>} */
-  const scenarios = {
-    journeys:
-      load.executor === 'constant-arrival-rate'
-        ? {
-            executor: 'constant-arrival-rate',
-            rate: load.rate,
-            timeUnit: '1s',
-            duration: `${load.durationSeconds}s`,
-            preAllocatedVUs: load.preAllocatedVUs,
-            maxVUs: load.maxVUs,
-          }
-        : {
-            executor: 'ramping-arrival-rate',
-            startRate: load.startRate,
-            timeUnit: '1s',
-            stages: load.stages.map((s) => ({
-              duration: `${Math.round(s.durationSeconds)}s`,
-              target: s.target,
-            })),
-            preAllocatedVUs: load.preAllocatedVUs,
-            maxVUs: load.maxVUs,
-          },
-  };
-  scenario.actions.forEach((action, index) => {
-    scenarios[`action_${index}`] = {
-      executor: 'per-vu-iterations',
-      vus: 1,
-      iterations: 1,
-      startTime: `${Math.round(action.atSeconds)}s`,
-      maxDuration: '30s',
-      exec: 'act',
-      env: { ACTION_INDEX: String(index) },
-    };
-  });
-  const t = scenario.thresholds;
-  /** @type {NonNullable<import('k6/options').Options['thresholds']>} */
-  const thresholds = {
-    'http_req_duration{api:tracking}': [`p(95)<${t.httpP95Ms}`, `p(99)<${t.httpP99Ms}`],
-    'http_req_failed{api:tracking}': [`rate<${t.httpErrorRate}`],
-    checks: ['rate>0.99'],
-  };
-  if (env.checkIntegrator) {
-    thresholds.fast_customer_e2e_p99_seconds = [`max<${t.e2eP99Seconds}`];
-    thresholds.integrator_problems = ['count<1'];
-  }
-  return { scenarios, thresholds, teardownTimeout: `${env.drainSeconds + 60}s`, setupTimeout: '60s' };
-}
-
 /** @returns {string | null} */
 function scrapeIntegrator() {
   const res = http.get(`${env.integratorUrl}/metrics`, { tags: { api: 'integrator' } });
@@ -107,7 +53,7 @@ function problem(message) {
 export function createRun(shape) {
   const scenario = env.durationSeconds ? scaleScenario(shape, env.durationSeconds) : shape;
   return {
-    options: k6Options(scenario),
+    options: k6Options(scenario, { checkIntegrator: env.checkIntegrator, drainSeconds: env.drainSeconds }),
 
     /** @returns {SetupData} */
     setup() {

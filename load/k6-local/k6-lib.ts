@@ -65,6 +65,19 @@ export interface ShapesLib {
   loadDurationSeconds(load: Load): number;
 }
 
+/** What k6/lib/options.js builds (the subset of k6's Options it uses). */
+export interface K6Options {
+  scenarios: Record<string, Record<string, unknown>>;
+  thresholds: Record<string, string[]>;
+  teardownTimeout: string;
+  setupTimeout: string;
+}
+
+export type K6OptionsBuilder = (
+  scenario: Scenario,
+  settings: { checkIntegrator: boolean; drainSeconds: number },
+) => K6Options;
+
 const K6_LIB = new URL('../../k6/lib/', import.meta.url);
 
 async function importK6Lib(file: string): Promise<Record<string, unknown>> {
@@ -96,4 +109,8 @@ export async function loadPrometheus(): Promise<PrometheusLib> {
     histogramQuantile: fn(module, 'histogramQuantile', 'prometheus.js'),
     sampleValue: fn(module, 'sampleValue', 'prometheus.js'),
   };
+}
+
+export async function loadK6Options(): Promise<K6OptionsBuilder> {
+  return fn<K6OptionsBuilder>(await importK6Lib('options.js'), 'k6Options', 'options.js');
 }

@@ -1,14 +1,16 @@
 /** The pure parts of k6/lib (shared with the Node driver): scenario shapes and the /metrics arithmetic. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPrometheus, loadShapes } from '../../load/k6-local/k6-lib.ts';
-import type { Bucket, PrometheusLib, ShapesLib } from '../../load/k6-local/k6-lib.ts';
+import { loadK6Options, loadPrometheus, loadShapes } from '../../load/k6-local/k6-lib.ts';
+import type { Bucket, K6OptionsBuilder, PrometheusLib, ShapesLib } from '../../load/k6-local/k6-lib.ts';
 
 let prom: PrometheusLib;
 let shapes: ShapesLib;
+let k6Options: K6OptionsBuilder;
 
 beforeAll(async () => {
   prom = await loadPrometheus();
   shapes = await loadShapes();
+  k6Options = await loadK6Options();
 });
 
 const METRICS = `# HELP integrator_end_to_end_seconds From commit to 2xx.
@@ -111,5 +113,69 @@ describe('k6/lib/shapes.js', () => {
     const breaker = shapes.scenarios.breaker;
     if (!breaker) throw new Error('no breaker');
     expect(shapes.scaleScenario(breaker, 18).actions.map((a) => a.atSeconds)).toEqual([3, 6]);
+  });
+});
+
+describe('k6/lib/options.js', () => {
+  const settings = { checkIntegrator: true, drainSeconds: 15 };
+
+  it('steady: one constant-arrival-rate scenario and the thresholds', () => {
+    const steady = shapes.scenarios.steady;
+    if (!steady) throw new Error('no steady');
+    expect(k6Options(steady, settings)).toEqual({
+      scenarios: {
+        journeys: {
+          executor: 'constant-arrival-rate',
+          rate: 10,
+          timeUnit: '1s',
+          duration: '300000ms',
+          preAllocatedVUs: 20,
+          maxVUs: 100,
+        },
+      },
+      thresholds: {
+        'http_req_duration{api:tracking}': ['p(95)<250', 'p(99)<500'],
+        'http_req_failed{api:tracking}': ['rate<0.01'],
+        checks: ['rate>0.99'],
+        fast_customer_e2e_p99_seconds: ['max<5'],
+        integrator_problems: ['count<1'],
+      },
+      teardownTimeout: '75s',
+      setupTimeout: '60s',
+    });
+  });
+
+  it('breaker: a single-shot `act` scenario per behaviour change, at its time', () => {
+    const breaker = shapes.scenarios.breaker;
+    if (!breaker) throw new Error('no breaker');
+    const options = k6Options(breaker, settings);
+    expect(Object.keys(options.scenarios)).toEqual(['journeys', 'action_0', 'action_1']);
+    expect(options.scenarios.action_1).toEqual({
+      executor: 'per-vu-iterations',
+      vus: 1,
+      iterations: 1,
+      startTime: '60000ms',
+      maxDuration: '30s',
+      exec: 'act',
+      env: { ACTION_INDEX: '1' },
+    });
+  });
+
+  it('spike: ramping stages, scaled in milliseconds; no /metrics thresholds when that check is off', () => {
+    const spike = shapes.scenarios.spike;
+    if (!spike) throw new Error('no spike');
+    const options = k6Options(shapes.scaleScenario(spike, 26), { checkIntegrator: false, drainSeconds: 0 });
+    expect(options.scenarios.journeys).toMatchObject({
+      executor: 'ramping-arrival-rate',
+      startRate: 5,
+      stages: [
+        { duration: '6000ms', target: 5 },
+        { duration: '1000ms', target: 50 },
+        { duration: '6000ms', target: 50 },
+        { duration: '1000ms', target: 5 },
+        { duration: '12000ms', target: 5 },
+      ],
+    });
+    expect(Object.keys(options.thresholds)).not.toContain('fast_customer_e2e_p99_seconds');
   });
 });

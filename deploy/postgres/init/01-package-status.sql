@@ -19,8 +19,8 @@ CREATE INDEX IF NOT EXISTS package_status_package_id_idx ON package_status (pack
 ALTER TABLE package_status REPLICA IDENTITY FULL;
 
 -- The publication the connector streams from (connectors/package-status.json: publication.name,
--- publication.autocreate.mode=filtered). Created here so the connector's user needs no CREATE right
--- on the database; Debezium finds it and uses it as is.
+-- publication.autocreate.mode=filtered). Created here, so it exists with exactly this table before the
+-- connector first starts; Debezium finds it and uses it.
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'dbz_package_status') THEN
