@@ -71,6 +71,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         store,
         metrics,
         log,
+        parkAfterMs: config.parkAfterMs,
         sender: createHttpSender({
           url: customer.url,
           secret: customer.secret,

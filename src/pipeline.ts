@@ -59,13 +59,17 @@ export class Pipeline {
     const keep = new Set(assigned.map((a) => OffsetTracker.key(a.topic, a.partition)));
     const lost = [...this.assigned.keys()].filter((s) => !keep.has(s));
     this.log.info({ assigned: [...keep], revoked: lost }, 'partition assignment');
-    if (lost.length === 0) return;
-    for (const s of lost) {
-      this.assigned.delete(s);
-      this.lastTracked.delete(s);
+    if (lost.length > 0) {
+      for (const s of lost) {
+        this.assigned.delete(s);
+        this.lastTracked.delete(s);
+      }
+      this.offsets.retain(keep);
+      await Promise.all(this.lanes.map((l) => l.revoke(lost)));
     }
-    this.offsets.retain(keep);
-    await Promise.all(this.lanes.map((l) => l.revoke(lost)));
+    // Take over every assigned partition now, not at its first record: parked work of a partition with
+    // nothing new to read must still be delivered.
+    await Promise.all([...keep].map((s) => this.ensureAssigned(s)));
   }
 
   async handleBatch(records: SourceRecord[], ctx: BatchContext): Promise<void> {

@@ -23,6 +23,8 @@ export interface Config {
   databaseUrl: string | null;
   commitIntervalMs: number;
   shutdownDeadlineMs: number;
+  /** A delivery in memory longer than this is parked durably so it stops holding the commit point. */
+  parkAfterMs: number;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -130,6 +132,7 @@ export function loadConfig(
     databaseUrl,
     commitIntervalMs: int('COMMIT_INTERVAL_MS', 1000, 10, 60_000),
     shutdownDeadlineMs: int('SHUTDOWN_DEADLINE_MS', 15_000, 0, 600_000),
+    parkAfterMs: int('PARK_AFTER_MS', 2000, 50, 3_600_000),
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }

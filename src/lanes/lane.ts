@@ -42,7 +42,16 @@ export interface MemoryDelivery extends ParkedDelivery {
   onSettled: (how: Settlement) => void;
 }
 
-type Item = { source: 'memory'; d: MemoryDelivery } | { source: 'store'; d: ParkedDelivery };
+/**
+ * One delivery on its way out. `source` says who settles it: memory (its Kafka offset) or the store (its
+ * parked head). A long-running memory request is checkpointed into the store and becomes a store item.
+ */
+interface Item {
+  source: 'memory' | 'store';
+  d: ParkedDelivery | MemoryDelivery;
+  /** Set while the item is being checkpointed into the store; outcomes wait for it. */
+  checkpoint?: Promise<void>;
+}
 
 interface PackageState {
   key: string;
@@ -51,6 +60,8 @@ interface PackageState {
   busy: boolean;
   /** Later deliveries of this package were parked while it had memory work. */
   parkedBehind: boolean;
+  /** The head's item while it is in flight. */
+  inflight: Item | null;
 }
 
 export interface LaneDeps {
@@ -63,6 +74,11 @@ export interface LaneDeps {
   random?: () => number;
   /** How often parked shards are polled for due work. */
   pollMs?: number;
+  /**
+   * A delivery still in memory (queued or in flight) after this long is parked durably, so that a slow
+   * customer never holds the Kafka commit point for long. Default 2000 ms.
+   */
+  parkAfterMs?: number;
 }
 
 export interface LaneSnapshot {
@@ -112,6 +128,8 @@ export class Lane {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly pollMs: number;
+  private readonly parkAfterMs: number;
+  private spilling = false;
   private readonly breaker;
   private readonly bucket: TokenBucket | null;
   private readonly latency = new LatencyWindow(1024);
@@ -149,6 +167,7 @@ export class Lane {
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
     this.pollMs = deps.pollMs ?? 200;
+    this.parkAfterMs = deps.parkAfterMs ?? 2000;
     this.bucket = this.cfg.ratePerSecond ? new TokenBucket(this.cfg.ratePerSecond, this.now()) : null;
     // One listener per in-flight request on the shared shutdown signal.
     setMaxListeners(0, this.abort.signal);
@@ -205,7 +224,13 @@ export class Lane {
   }
 
   private newPackage(d: ParkedDelivery): PackageState {
-    const ps: PackageState = { key: this.pkgKey(d), queue: [], busy: false, parkedBehind: false };
+    const ps: PackageState = {
+      key: this.pkgKey(d),
+      queue: [],
+      busy: false,
+      parkedBehind: false,
+      inflight: null,
+    };
     this.packages.set(ps.key, ps);
     return ps;
   }
@@ -326,7 +351,8 @@ export class Lane {
     const ps = this.ready.shift();
     if (!ps) return null;
     ps.busy = true;
-    return { source: 'memory', d: ps.queue[0]! };
+    ps.inflight = { source: 'memory', d: ps.queue[0]! };
+    return ps.inflight;
   }
 
   private pushBack(item: Item): void {
@@ -334,6 +360,7 @@ export class Lane {
     else {
       const ps = this.packages.get(this.pkgKey(item.d))!;
       ps.busy = false;
+      ps.inflight = null;
       this.ready.unshift(ps);
     }
   }
@@ -408,6 +435,7 @@ export class Lane {
         detail: `unexpected: ${(err as Error).message}`,
       };
     }
+    if (item.checkpoint) await item.checkpoint.catch(() => {});
     const finished = this.now();
     const aborted = this.abort.signal.aborted && outcome.result === 'network';
     try {
@@ -483,7 +511,8 @@ export class Lane {
     const ps = this.packages.get(this.pkgKey(item.d))!;
     ps.queue.shift();
     ps.busy = false;
-    this.settleMemory(item.d, how);
+    ps.inflight = null;
+    this.settleMemory(item.d as MemoryDelivery, how);
     this.afterHead(ps);
   }
 
@@ -528,6 +557,71 @@ export class Lane {
     this.parkedTotal += ps.queue.length;
     for (const r of ps.queue) this.settleMemory(r, 'parked');
     this.updateParkedGauge();
+  }
+
+  /**
+   * Park packages whose oldest delivery has been in memory longer than `parkAfterMs`: the whole package
+   * moves to the front of its store list, the in-flight head already claimed (leased). Their offsets are
+   * then settled, so the commit point moves on while the requests run their course.
+   */
+  private async spill(): Promise<void> {
+    if (this.spilling || this.stopping || this.closed) return;
+    const cutoff = this.now() - this.parkAfterMs;
+    const victims = [...this.packages.values()].filter(
+      (ps) => ps.queue.length > 0 && ps.queue[0]!.firstSeenAt <= cutoff,
+    );
+    if (victims.length === 0) return;
+    this.spilling = true;
+    try {
+      const now = this.now();
+      const leaseUntil = now + this.cfg.timeoutMs * 2 + 5000;
+      const items: { delivery: ParkedDelivery; dueAt: number; leased?: boolean }[] = [];
+      const queued: MemoryDelivery[] = [];
+      const checkpointed: Item[] = [];
+      const gone = new Set(victims);
+      for (const ps of victims) {
+        this.packages.delete(ps.key);
+        const [head, ...rest] = ps.queue;
+        if (ps.busy && ps.inflight) {
+          items.push({ delivery: plain(head!), dueAt: leaseUntil, leased: true });
+          checkpointed.push(ps.inflight);
+        } else {
+          items.push({ delivery: plain(head!), dueAt: now });
+          queued.push(head!);
+        }
+        items.push(...rest.map((d) => ({ delivery: plain(d), dueAt: now })));
+        queued.push(...rest);
+        this.bumpGeneration(head!.shard);
+        this.parkedShards.add(head!.shard);
+      }
+      const keep = this.ready.filter((ps) => !gone.has(ps));
+      this.ready.length = 0;
+      this.ready.push(...keep);
+      const write = this.store.park(items, { front: true });
+      for (const item of checkpointed) {
+        item.checkpoint = write.then(() => {
+          item.source = 'store';
+          (item.d as MemoryDelivery).onSettled('parked');
+        });
+      }
+      await write;
+      this.parkedTotal += items.length;
+      for (const d of queued) this.settleMemory(d, 'parked');
+      this.updateParkedGauge();
+      this.log.debug(
+        { event: 'spill', packages: victims.length, deliveries: items.length },
+        'slow work parked',
+      );
+    } catch (err) {
+      // Nothing was parked: put the packages back as they were (the write is all-or-nothing per shard).
+      for (const ps of victims) {
+        this.packages.set(ps.key, ps);
+        if (!ps.busy) this.ready.push(ps);
+      }
+      this.log.error({ err }, 'parking slow work failed; it stays in memory');
+    } finally {
+      this.spilling = false;
+    }
   }
 
   /** No attempt was made (breaker open) or it was cut by shutdown: put it back without charging it. */
@@ -596,6 +690,7 @@ export class Lane {
   }
 
   private poll(): void {
+    void this.spill();
     if (this.parkedShards.size > 0) void this.drain();
     void this.refreshParked();
   }

@@ -29,12 +29,14 @@ export class MemoryRetryStore implements RetryStore {
 
   async park(items: ParkItem[], opts: { front?: boolean } = {}): Promise<void> {
     if (opts.front) {
-      for (const { delivery, dueAt } of [...items].reverse()) {
+      for (const { delivery, dueAt, leased } of [...items].reverse()) {
         const s = this.shard(delivery.customer, delivery.shard);
         const list = s.lists.get(delivery.orderingKey);
         if (list) list.unshift(this.copy(delivery));
         else s.lists.set(delivery.orderingKey, [this.copy(delivery)]);
         s.due.set(delivery.orderingKey, dueAt);
+        if (leased) s.leases.set(delivery.orderingKey, dueAt);
+        else s.leases.delete(delivery.orderingKey);
       }
       return;
     }

@@ -53,6 +53,12 @@ export interface ParkItem {
   delivery: ParkedDelivery;
   /** When its package becomes due, if this item starts a new package list. */
   dueAt: number;
+  /**
+   * With `front` only: the item is in flight right now. It becomes its package's head already claimed,
+   * leased until `dueAt`, and is settled later through complete / reschedule / deadLetterHead like any
+   * claimed head. This is how a long request stops holding the Kafka commit point.
+   */
+  leased?: boolean;
 }
 
 export interface RetryStore {

@@ -15,19 +15,21 @@ import { POISON_KEEP } from './port.ts';
 
 const PARK = `
 local due, nShard, nAll, listPrefix, front = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2] == 'front'
+local lease = KEYS[4]
 local i = 3
 while i <= #ARGV do
-  local pkg, entry, dueAt = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local pkg, entry, dueAt, leased = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if front then
     redis.call('LPUSH', listPrefix .. pkg, entry)
     redis.call('ZADD', due, dueAt, pkg)
+    if leased == '1' then redis.call('HSET', lease, pkg, dueAt) else redis.call('HDEL', lease, pkg) end
   else
     local len = redis.call('RPUSH', listPrefix .. pkg, entry)
     if len == 1 then redis.call('ZADD', due, dueAt, pkg) end
   end
-  i = i + 3
+  i = i + 4
 end
-local n = (#ARGV - 2) / 3
+local n = (#ARGV - 2) / 4
 redis.call('INCRBY', nShard, n)
 redis.call('INCRBY', nAll, n)
 return n`;
@@ -141,7 +143,7 @@ export class RedisRetryStore implements RetryStore {
     'park' | 'appendIfParked' | 'claim' | 'settle' | 'takeOver' | 'takeDead',
     { numberOfKeys: number; lua: string }
   > = {
-    park: { numberOfKeys: 3, lua: PARK },
+    park: { numberOfKeys: 4, lua: PARK },
     appendIfParked: { numberOfKeys: 2, lua: APPEND_IF_PARKED },
     claim: { numberOfKeys: 2, lua: CLAIM },
     settle: { numberOfKeys: 6, lua: SETTLE },
@@ -211,7 +213,10 @@ export class RedisRetryStore implements RetryStore {
     // For the front, push in reverse so the first item given ends up first (and sets the due time last).
     const ordered = opts.front ? [...items].reverse() : items;
     const groups = this.groupByShard(
-      ordered.map(({ delivery: d, dueAt }) => ({ d, extra: [d.orderingKey, entry(d), String(dueAt)] })),
+      ordered.map(({ delivery: d, dueAt, leased }) => ({
+        d,
+        extra: [d.orderingKey, entry(d), String(dueAt), leased ? '1' : '0'],
+      })),
     );
     await Promise.all(
       groups.map((g) =>
@@ -220,6 +225,7 @@ export class RedisRetryStore implements RetryStore {
           this.due(g.c, g.s),
           this.nShard(g.c, g.s),
           this.nAll(g.c),
+          this.lease(g.c, g.s),
           this.listPrefix(g.c, g.s),
           opts.front ? 'front' : 'back',
           ...g.args,

@@ -133,6 +133,23 @@ export function storeConformance(name: string, make: () => Promise<RetryStore>):
       expect(await store.parkedCount(customer)).toBe(0);
     });
 
+    it('a leased front item is a claimed head: not due until the lease ends, settled like a claim', async () => {
+      const parkedLater = d({ orderingKey: 'A' });
+      await store.park([{ delivery: parkedLater, dueAt: 0 }]);
+      const inFlight = d({ orderingKey: 'A' });
+      await store.park([{ delivery: inFlight, dueAt: 5000, leased: true }], { front: true });
+      expect(await store.claimDue(customer, 'topic:0', 4999, 5, 100)).toEqual([]);
+      await store.complete(inFlight, 100); // the request finished: its package moves on at once
+      expect(await store.claimDue(customer, 'topic:0', 100, 5, 100)).toEqual([parkedLater]);
+      // A crash instead: takeover (or the lease's end) makes the leased head due again.
+      const other = d({ orderingKey: 'B' });
+      await store.park([{ delivery: other, dueAt: 9000, leased: true }], { front: true });
+      await store.takeOver(customer, 'topic:0', 150); // ends every lease of the shard, A's claim included
+      const again = await store.claimDue(customer, 'topic:0', 150, 5, 100);
+      expect(again).toHaveLength(2);
+      expect(again).toEqual(expect.arrayContaining([other, parkedLater]));
+    });
+
     it('dead letters keep the reason, list newest first, and can be taken for replay', async () => {
       const a = d({ orderingKey: 'A' });
       const b = d({ orderingKey: 'A' });
