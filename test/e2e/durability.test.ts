@@ -216,7 +216,7 @@ describe('memory bound', () => {
     const aEvents = journeys('customer-a', 20, { prefix: 'free' }).messages;
     let maxHeap = 0;
     const sampler = setInterval(() => {
-      metric(base, 'integrator_process_nodejs_heap_size_used_bytes')
+      metric(base, 'integrator_nodejs_heap_size_used_bytes')
         .then((h) => (maxHeap = Math.max(maxHeap, h)))
         .catch(() => {});
     }, 200);

@@ -1,0 +1,208 @@
+/**
+ * The HTTP surface: metrics names, health, per-customer state, admin auth, pause/resume, dead letters
+ * listed and replayed, poison listing, bad input → 4xx naming the field.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIntegrator } from '../../src/app.ts';
+import type { Integrator } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/observe/logger.ts';
+import type { Source, SourceHandlers, SourceRecord } from '../../src/intake/kafka-source.ts';
+import { integratorEnv, eventually } from '../harness/integrator.ts';
+import { startReceiver } from '../harness/receiver.ts';
+import type { Receiver } from '../harness/receiver.ts';
+import { changeValue, keyOf, row } from '../harness/events.ts';
+import { SECRET_A } from './setup.ts';
+
+/** A Source the test drives by hand (no broker needed for the HTTP surface). */
+class HandSource implements Source {
+  handlers: SourceHandlers | null = null;
+  brokerUp = true;
+  offset = 0;
+  async start(h: SourceHandlers) {
+    this.handlers = h;
+    await h.onAssignment([{ topic: 't', partition: 0 }]);
+  }
+  async push(key: string, value: string) {
+    const rec: SourceRecord = {
+      topic: 't',
+      partition: 0,
+      offset: String(this.offset++),
+      key: Buffer.from(key),
+      value: Buffer.from(value),
+    };
+    await this.handlers!.onBatch([rec], {
+      topic: 't',
+      partition: 0,
+      heartbeat: async () => {},
+      isRunning: () => true,
+      resolveOffset: () => {},
+    });
+  }
+  async commit() {}
+  async ping() {
+    if (!this.brokerUp) throw new Error('broker down');
+  }
+  pause() {}
+  async stop() {}
+}
+
+const TOKEN = 'test-admin-token-7f3a';
+let receiver: Receiver;
+let integrator: Integrator;
+let source: HandSource;
+let base: string;
+let mode: 'ok' | '400' = 'ok';
+let logs = '';
+
+beforeAll(async () => {
+  receiver = await startReceiver({
+    secret: SECRET_A,
+    handler: () => (mode === '400' ? { status: 400 } : { status: 200 }),
+  });
+  const env = integratorEnv({
+    brokers: ['127.0.0.1:1'],
+    topic: 't',
+    groupId: 'g',
+    customers: [{ id: 'customer-a', url: receiver.url, secret: SECRET_A }],
+    env: { ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'debug' },
+  });
+  const cfg = loadConfig(env);
+  if (!cfg.ok) throw new Error(cfg.problems.join('\n'));
+  source = new HandSource();
+  const sink = { write: (s: string) => ((logs += s), true) } as unknown as NodeJS.WritableStream;
+  integrator = createIntegrator(cfg.config, { source, log: createLogger('debug', sink) });
+  await integrator.start();
+  base = integrator.url();
+});
+afterAll(async () => {
+  await integrator?.stop();
+  await receiver?.close();
+});
+
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers });
+const post = (path: string, body?: unknown, token: string | null = TOKEN) =>
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+
+describe('HTTP surface', () => {
+  it('serves every contract metric name', async () => {
+    const text = await (await get('/metrics')).text();
+    for (const name of [
+      'integrator_events_consumed_total',
+      'integrator_poison_messages_total',
+      'integrator_deliveries_total',
+      'integrator_delivery_attempts_total',
+      'integrator_attempt_duration_seconds',
+      'integrator_end_to_end_seconds',
+      'integrator_inflight_requests',
+      'integrator_pending_deliveries',
+      'integrator_retry_queue_depth',
+      'integrator_circuit_state',
+      'integrator_uncommitted_messages',
+    ]) {
+      expect(text, name).toContain(`# TYPE ${name}`);
+    }
+  });
+
+  it('health and readiness (broker and store)', async () => {
+    expect((await get('/healthz')).status).toBe(200);
+    expect(await (await get('/readyz')).json()).toMatchObject({ status: 'ready' });
+    source.brokerUp = false;
+    const r = await get('/readyz');
+    expect(r.status).toBe(503);
+    expect(await r.json()).toMatchObject({ reason: 'broker down' });
+    source.brokerUp = true;
+  });
+
+  it('per-customer state', async () => {
+    const body = (await (await get('/customers')).json()) as { customers: Record<string, unknown>[] };
+    expect(body.customers[0]).toMatchObject({
+      id: 'customer-a',
+      paused: false,
+      inflight: 0,
+      pending: 0,
+      parked: 0,
+      breaker: 'closed',
+      limits: { concurrency: 16, timeoutMs: 60_000 },
+    });
+    expect((await get('/customers/nobody')).status).toBe(404);
+  });
+
+  it('admin endpoints refuse without the right bearer token', async () => {
+    expect((await post('/customers/customer-a/pause', undefined, null)).status).toBe(401);
+    expect((await post('/customers/customer-a/pause', undefined, 'wrong')).status).toBe(401);
+    expect((await get('/customers/customer-a/dead-letters')).status).toBe(401);
+    expect((await get('/poison')).status).toBe(401);
+    expect((await post('/customers/nobody/pause')).status).toBe(404);
+  });
+
+  it('pause holds deliveries (accepted, not sent); resume sends them', async () => {
+    expect((await post('/customers/customer-a/pause')).status).toBe(200);
+    await source.push(keyOf('PKG-H1'), changeValue(row('PKG-H1', 'customer-a', 'Package Posted', 0)));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.requests).toHaveLength(0);
+    expect(((await (await get('/customers/customer-a')).json()) as { paused: boolean }).paused).toBe(true);
+    expect((await post('/customers/customer-a/resume')).status).toBe(200);
+    await receiver.waitFor(() => receiver.delivered().length === 1, 10_000, 'delivery after resume');
+  });
+
+  it('dead letters are listed with their reason and can be replayed', async () => {
+    mode = '400';
+    await source.push(keyOf('PKG-H2'), changeValue(row('PKG-H2', 'customer-a', 'Package Posted', 0)));
+    await eventually(
+      async () => (await integrator.store.listDeadLetters('customer-a', 0, 10)).total === 1,
+      10_000,
+      'dead letter',
+    );
+    const list = (await (
+      await get('/customers/customer-a/dead-letters', { authorization: `Bearer ${TOKEN}` })
+    ).json()) as { total: number; items: { id: string; reason: string }[] };
+    expect(list.total).toBe(1);
+    expect(list.items[0]!.reason).toMatch(/permanent failure: HTTP 400/);
+    const bad = await get('/customers/customer-a/dead-letters?limit=0', { authorization: `Bearer ${TOKEN}` });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ field: 'limit' });
+    const badReplay = await post('/customers/customer-a/dead-letters/replay', { ids: 'all' });
+    expect(badReplay.status).toBe(400);
+    expect(await badReplay.json()).toMatchObject({ field: 'ids' });
+
+    mode = 'ok';
+    const replay = await post('/customers/customer-a/dead-letters/replay', { ids: [list.items[0]!.id] });
+    expect(await replay.json()).toEqual({ replayed: 1 });
+    await receiver.waitFor(
+      () => receiver.delivered().some((d) => d.body.data.package_id === 'PKG-H2'),
+      10_000,
+      'replayed delivery',
+    );
+    expect((await integrator.store.listDeadLetters('customer-a', 0, 10)).total).toBe(0);
+  });
+
+  it('poison is listed for inspection', async () => {
+    await source.push(keyOf('PKG-H3'), '{"not json');
+    await eventually(async () => (await integrator.store.listPoison(10)).length === 1, 5000, 'poison stored');
+    const res = (await (await get('/poison', { authorization: `Bearer ${TOKEN}` })).json()) as {
+      items: { reason: string }[];
+    };
+    expect(res.items[0]!.reason).toMatch(/not valid JSON/);
+  });
+
+  it('latency histograms reach at least 60 s', async () => {
+    const text = await (await get('/metrics')).text();
+    expect(text).toMatch(/integrator_end_to_end_seconds_bucket\{le="60",customer="customer-a"\}/);
+    expect(text).toMatch(/integrator_attempt_duration_seconds_bucket\{le="60",customer="customer-a"\}/);
+  });
+
+  it('never logs the secret or the admin token', () => {
+    expect(logs.length).toBeGreaterThan(100);
+    expect(logs).not.toContain(SECRET_A);
+    expect(logs).not.toContain(SECRET_A.slice(6));
+    expect(logs).not.toContain(TOKEN);
+  });
+});
