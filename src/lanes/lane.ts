@@ -738,14 +738,36 @@ export class Lane {
     this.pump();
   }
 
-  /** Partitions taken away: park their queued memory work; in-flight requests finish on their own. */
+  /**
+   * Partitions taken away. Their queued memory work is dropped, not parked: none of it is settled, so its
+   * offsets were never committed and the new owner reads it again from Kafka (parking it would deliver it
+   * twice). In-flight requests finish on their own; what is parked stays for the new owner.
+   */
   async revoke(shards: string[]): Promise<void> {
     const set = new Set(shards);
     for (const s of shards) {
       this.owned.delete(s);
       this.parkedShards.delete(s);
     }
-    await this.parkQueued((d) => set.has(d.shard));
+    let dropped = 0;
+    for (const ps of [...this.packages.values()]) {
+      const head = ps.queue[0];
+      if (!head || !set.has(head.shard)) continue;
+      const waiting = ps.busy ? ps.queue.length - 1 : ps.queue.length;
+      ps.queue.length = ps.busy ? 1 : 0;
+      dropped += waiting;
+      if (!ps.busy) this.packages.delete(ps.key);
+    }
+    if (dropped > 0) {
+      this.setMem(-dropped);
+      const keep = this.ready.filter((ps) => this.packages.has(ps.key) && ps.queue.length > 0 && !ps.busy);
+      this.ready.length = 0;
+      this.ready.push(...keep);
+      this.log.info(
+        { event: 'revoked', shards, dropped },
+        'partitions revoked; their unsent work is left to the new owner',
+      );
+    }
   }
 
   /** Move every queued (not in-flight) memory delivery matching `which` to the front of its package list. */

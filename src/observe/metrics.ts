@@ -7,8 +7,7 @@ const LATENCY_BUCKETS = [
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false)
-    collectDefaultMetrics({ register: registry, prefix: 'integrator_' });
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'integrator_' });
   const registers = [registry];
   return {
     registry,
