@@ -5,12 +5,19 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Lane } from '../lanes/lane.ts';
 import type { RetryStore } from '../store/port.ts';
 import type { Metrics } from './metrics.ts';
 
+/** What the HTTP surface needs of a customer's lane (the lanes live above this layer). */
+export interface CustomerLane {
+  readonly id: string;
+  snapshot(): object;
+  setPaused(paused: boolean): void;
+  replay(ids?: string[]): Promise<number>;
+}
+
 export interface HttpDeps {
-  lanes: Lane[];
+  lanes: CustomerLane[];
   store: RetryStore;
   metrics: Metrics;
   adminToken: string | null;
@@ -54,7 +61,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
         .send({ error: 'missing or wrong bearer token in the authorization header' });
     }
   };
-  const lane = (req: FastifyRequest, reply: FastifyReply): Lane | null => {
+  const lane = (req: FastifyRequest, reply: FastifyReply): CustomerLane | null => {
     const id = (req.params as { id: string }).id;
     const l = byId.get(id);
     if (!l) {
