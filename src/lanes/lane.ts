@@ -34,6 +34,7 @@ import {
 } from './breaker.ts';
 import type { BreakerState } from './breaker.ts';
 import { LatencyWindow } from './latency-window.ts';
+import { PackageQueues, packageKey } from './package-queues.ts';
 
 export type Settlement = 'delivered' | 'dead' | 'parked';
 
@@ -51,17 +52,8 @@ interface Item {
   d: ParkedDelivery | MemoryDelivery;
   /** Set while the item is being checkpointed into the store; outcomes wait for it. */
   checkpoint?: Promise<void>;
-}
-
-interface PackageState {
-  key: string;
-  queue: MemoryDelivery[];
-  /** The head is in flight. */
-  busy: boolean;
-  /** Later deliveries of this package were parked while it had memory work. */
-  parkedBehind: boolean;
-  /** The head's item while it is in flight. */
-  inflight: Item | null;
+  /** Its outcome is being recorded: too late to checkpoint it. */
+  settling?: boolean;
 }
 
 export interface LaneDeps {
@@ -134,8 +126,9 @@ export class Lane {
   private readonly bucket: TokenBucket | null;
   private readonly latency = new LatencyWindow(1024);
 
-  private readonly packages = new Map<string, PackageState>();
-  private readonly ready: PackageState[] = [];
+  private readonly queues = new PackageQueues<MemoryDelivery>();
+  /** Package key → its memory head's item while in flight. */
+  private readonly memInflight = new Map<string, Item>();
   private readonly storeReady: ParkedDelivery[] = [];
   private readonly intake: MemoryDelivery[] = [];
   private intakeRunning = false;
@@ -199,14 +192,10 @@ export class Lane {
   /** Take a delivery. Never blocks on this customer's speed; at worst it waits for a store write. */
   accept(d: MemoryDelivery): void {
     if (this.stopping) throw new Error(`lane ${this.id} is stopping`);
-    if (this.intake.length === 0 && !this.intakeRunning) {
-      const ps = this.packages.get(this.pkgKey(d));
-      if (ps && !ps.parkedBehind && this.memCount < this.cfg.maxInMemory) {
-        this.enqueue(ps, d);
-        return;
-      }
-      if (!ps && !this.parkedShards.has(d.shard) && this.memCount < this.cfg.maxInMemory) {
-        this.enqueue(this.newPackage(d), d);
+    if (this.intake.length === 0 && !this.intakeRunning && this.memCount < this.cfg.maxInMemory) {
+      // Fast path: nothing of this package can be in the store.
+      if (this.queues.canAppend(d) || (!this.queues.has(d) && !this.parkedShards.has(d.shard))) {
+        this.enqueue(d);
         return;
       }
     }
@@ -219,29 +208,10 @@ export class Lane {
     return this.intake.length;
   }
 
-  private pkgKey(d: ParkedDelivery): string {
-    return `${d.shard}\u0000${d.orderingKey}`;
-  }
-
-  private newPackage(d: ParkedDelivery): PackageState {
-    const ps: PackageState = {
-      key: this.pkgKey(d),
-      queue: [],
-      busy: false,
-      parkedBehind: false,
-      inflight: null,
-    };
-    this.packages.set(ps.key, ps);
-    return ps;
-  }
-
-  private enqueue(ps: PackageState, d: MemoryDelivery): void {
-    ps.queue.push(d);
+  private enqueue(d: MemoryDelivery): void {
+    this.queues.push(d);
     this.setMem(+1);
-    if (ps.queue.length === 1 && !ps.busy) {
-      this.ready.push(ps);
-      this.pump();
-    }
+    if (this.queues.readyCount > 0) this.pump();
   }
 
   private setMem(delta: number): void {
@@ -260,38 +230,38 @@ export class Lane {
         const candidates: MemoryDelivery[] = [];
         const candidateKeys = new Set<string>();
         for (const d of batch) {
-          const key = this.pkgKey(d);
-          const ps = this.packages.get(key);
+          const key = packageKey(d);
+          const room = this.memCount < this.cfg.maxInMemory;
           if (candidateKeys.has(key)) candidates.push(d);
-          else if (ps && !ps.parkedBehind && this.memCount < this.cfg.maxInMemory) this.enqueue(ps, d);
-          else if (ps) {
-            ps.parkedBehind = true;
+          else if (this.queues.canAppend(d) && room) this.enqueue(d);
+          else if (this.queues.has(d)) {
+            this.queues.markParkedBehind(d);
             toPark.push(d);
           } else if (this.parkedShards.has(d.shard)) {
             candidateKeys.add(key);
             candidates.push(d);
-          } else if (this.memCount < this.cfg.maxInMemory) this.enqueue(this.newPackage(d), d);
+          } else if (room) this.enqueue(d);
           else toPark.push(d);
         }
         if (candidates.length > 0) {
           const appended = await this.store.appendIfParked(candidates.map(plain), this.now());
           const parkedNow = new Set<string>();
           candidates.forEach((d, i) => {
-            const key = this.pkgKey(d);
+            const key = packageKey(d);
             if (appended[i]) return this.settleMemory(d, 'parked', false);
-            const ps = this.packages.get(key);
-            if (parkedNow.has(key) || (ps && ps.parkedBehind)) toPark.push(d);
-            else if (ps && this.memCount < this.cfg.maxInMemory) this.enqueue(ps, d);
-            else if (ps) {
-              ps.parkedBehind = true;
+            const room = this.memCount < this.cfg.maxInMemory;
+            const inMemory = this.queues.has(d);
+            if (parkedNow.has(key) || (inMemory && !this.queues.canAppend(d))) toPark.push(d);
+            else if (inMemory && room) this.enqueue(d);
+            else if (inMemory) {
+              this.queues.markParkedBehind(d);
               toPark.push(d);
-            } else if (this.memCount < this.cfg.maxInMemory) this.enqueue(this.newPackage(d), d);
+            } else if (room) this.enqueue(d);
             else {
               parkedNow.add(key);
               toPark.push(d);
             }
           });
-          this.parkedTotal += appended.filter(Boolean).length;
         }
         if (toPark.length > 0) await this.parkBack(toPark);
       }
@@ -307,12 +277,10 @@ export class Lane {
     const now = this.now();
     for (const d of items) this.bumpGeneration(d.shard);
     await this.store.park(items.map((d) => ({ delivery: plain(d), dueAt: now })));
-    this.parkedTotal += items.length;
     for (const d of items) {
       this.parkedShards.add(d.shard);
       this.settleMemory(d, 'parked', false);
     }
-    this.updateParkedGauge();
   }
 
   private bumpGeneration(shard: string): void {
@@ -346,22 +314,20 @@ export class Lane {
 
   private nextItem(): Item | null {
     // Alternate fairly between fresh work and parked work that became due.
-    const preferStore = this.storeReady.length > 0 && (this.ready.length === 0 || this.random() < 0.5);
+    const preferStore = this.storeReady.length > 0 && (this.queues.readyCount === 0 || this.random() < 0.5);
     if (preferStore) return { source: 'store', d: this.storeReady.shift()! };
-    const ps = this.ready.shift();
-    if (!ps) return null;
-    ps.busy = true;
-    ps.inflight = { source: 'memory', d: ps.queue[0]! };
-    return ps.inflight;
+    const d = this.queues.next();
+    if (!d) return null;
+    const item: Item = { source: 'memory', d };
+    this.memInflight.set(packageKey(d), item);
+    return item;
   }
 
   private pushBack(item: Item): void {
     if (item.source === 'store') this.storeReady.unshift(item.d);
     else {
-      const ps = this.packages.get(this.pkgKey(item.d))!;
-      ps.busy = false;
-      ps.inflight = null;
-      this.ready.unshift(ps);
+      this.memInflight.delete(packageKey(item.d));
+      this.queues.putBack(item.d as MemoryDelivery);
     }
   }
 
@@ -435,6 +401,7 @@ export class Lane {
         detail: `unexpected: ${(err as Error).message}`,
       };
     }
+    item.settling = true;
     if (item.checkpoint) await item.checkpoint.catch(() => {});
     const finished = this.now();
     const aborted = this.abort.signal.aborted && outcome.result === 'network';
@@ -504,26 +471,13 @@ export class Lane {
     if (item.source === 'store') {
       if (how === 'delivered') await this.store.complete(item.d, this.now());
       this.setMem(-1);
-      this.parkedTotal = Math.max(0, this.parkedTotal - 1);
-      this.updateParkedGauge();
       return;
     }
-    const ps = this.packages.get(this.pkgKey(item.d))!;
-    ps.queue.shift();
-    ps.busy = false;
-    ps.inflight = null;
+    this.memInflight.delete(packageKey(item.d));
+    const after = this.queues.done(item.d as MemoryDelivery, !this.stopping);
     this.settleMemory(item.d as MemoryDelivery, how);
-    this.afterHead(ps);
-  }
-
-  private afterHead(ps: PackageState): void {
-    if (ps.queue.length > 0) {
-      if (this.stopping) return;
-      this.ready.push(ps);
-    } else {
-      this.packages.delete(ps.key);
-      if (ps.parkedBehind) void this.drain();
-    }
+    // Its parked tail may go now that nothing of the package is left in memory.
+    if (after.gone && after.parkedBehind) void this.drain();
   }
 
   private async deadLetter(item: Item, d: ParkedDelivery, reason: string): Promise<void> {
@@ -546,17 +500,15 @@ export class Lane {
     }
     // The head and everything queued behind it move to the store, in order, in front of anything already
     // parked for this package: the package now waits for the retry as a whole.
-    const ps = this.packages.get(this.pkgKey(item.d))!;
-    this.packages.delete(ps.key);
-    const rest = ps.queue.slice(1);
+    this.memInflight.delete(packageKey(item.d));
+    const all = this.queues.take(item.d);
+    const rest = all.slice(1);
     this.bumpGeneration(d.shard);
     this.parkedShards.add(d.shard);
     await this.store.park([{ delivery: d, dueAt }, ...rest.map((r) => ({ delivery: plain(r), dueAt }))], {
       front: true,
     });
-    this.parkedTotal += ps.queue.length;
-    for (const r of ps.queue) this.settleMemory(r, 'parked');
-    this.updateParkedGauge();
+    for (const r of all) this.settleMemory(r, 'parked');
   }
 
   /**
@@ -567,24 +519,28 @@ export class Lane {
   private async spill(): Promise<void> {
     if (this.spilling || this.stopping || this.closed) return;
     const cutoff = this.now() - this.parkAfterMs;
-    const victims = [...this.packages.values()].filter(
-      (ps) => ps.queue.length > 0 && ps.queue[0]!.firstSeenAt <= cutoff,
+    const victims = this.queues.takeStale(
+      cutoff,
+      (head, busy) => !busy || this.memInflight.get(packageKey(head))?.settling !== true,
     );
     if (victims.length === 0) return;
     this.spilling = true;
+    const inflightOf = new Map(
+      victims.filter((v) => v.busy).map((v) => [v, this.memInflight.get(packageKey(v.items[0]!))!]),
+    );
+    for (const v of inflightOf.keys()) this.memInflight.delete(packageKey(v.items[0]!));
     try {
       const now = this.now();
       const leaseUntil = now + this.cfg.timeoutMs * 2 + 5000;
       const items: { delivery: ParkedDelivery; dueAt: number; leased?: boolean }[] = [];
       const queued: MemoryDelivery[] = [];
       const checkpointed: Item[] = [];
-      const gone = new Set(victims);
-      for (const ps of victims) {
-        this.packages.delete(ps.key);
-        const [head, ...rest] = ps.queue;
-        if (ps.busy && ps.inflight) {
+      for (const v of victims) {
+        const [head, ...rest] = v.items;
+        const out = inflightOf.get(v);
+        if (out) {
           items.push({ delivery: plain(head!), dueAt: leaseUntil, leased: true });
-          checkpointed.push(ps.inflight);
+          checkpointed.push(out);
         } else {
           items.push({ delivery: plain(head!), dueAt: now });
           queued.push(head!);
@@ -594,9 +550,6 @@ export class Lane {
         this.bumpGeneration(head!.shard);
         this.parkedShards.add(head!.shard);
       }
-      const keep = this.ready.filter((ps) => !gone.has(ps));
-      this.ready.length = 0;
-      this.ready.push(...keep);
       const write = this.store.park(items, { front: true });
       for (const item of checkpointed) {
         item.checkpoint = write.then(() => {
@@ -605,19 +558,15 @@ export class Lane {
         });
       }
       await write;
-      this.parkedTotal += items.length;
       for (const d of queued) this.settleMemory(d, 'parked');
-      this.updateParkedGauge();
       this.log.debug(
         { event: 'spill', packages: victims.length, deliveries: items.length },
         'slow work parked',
       );
     } catch (err) {
       // Nothing was parked: put the packages back as they were (the write is all-or-nothing per shard).
-      for (const ps of victims) {
-        this.packages.set(ps.key, ps);
-        if (!ps.busy) this.ready.push(ps);
-      }
+      this.queues.restore(victims);
+      for (const [v, out] of inflightOf) this.memInflight.set(packageKey(v.items[0]!), out);
       this.log.error({ err }, 'parking slow work failed; it stays in memory');
     } finally {
       this.spilling = false;
@@ -632,14 +581,13 @@ export class Lane {
       return;
     }
     if (this.stopping) {
-      const ps = this.packages.get(this.pkgKey(item.d))!;
-      this.packages.delete(ps.key);
+      this.memInflight.delete(packageKey(item.d));
+      const all = this.queues.take(item.d);
       await this.store.park(
-        ps.queue.map((r) => ({ delivery: plain(r), dueAt: this.now() })),
+        all.map((r) => ({ delivery: plain(r), dueAt: this.now() })),
         { front: true },
       );
-      this.parkedTotal += ps.queue.length;
-      for (const r of ps.queue) this.settleMemory(r, 'parked');
+      for (const r of all) this.settleMemory(r, 'parked');
       return;
     }
     this.pushBack(item);
@@ -665,7 +613,7 @@ export class Lane {
         const generation = this.parkGeneration.get(shard) ?? 0;
         const items = await this.store.claimDue(this.id, shard, this.now(), room - claimed, leaseMs);
         for (const d of items) {
-          if (this.packages.has(this.pkgKey(d))) {
+          if (this.queues.has(d)) {
             // Its package still has older work in memory: that goes first.
             await this.store.release(d, this.now() + SKIP_BUSY_MS);
             continue;
@@ -698,10 +646,10 @@ export class Lane {
   private refreshing = false;
   private lastRefresh = 0;
 
-  /** Every few seconds: the parked count (for the gauge), and shards parked by someone else (replay, a peer). */
+  /** Every second: the parked count from the store (the gauge), and shards parked by someone else (replay, a peer). */
   private async refreshParked(force = false): Promise<void> {
     const now = this.now();
-    if (this.refreshing || (!force && now - this.lastRefresh < 2000) || this.closed) return;
+    if (this.refreshing || (!force && now - this.lastRefresh < 1000) || this.closed) return;
     this.refreshing = true;
     this.lastRefresh = now;
     try {
@@ -749,20 +697,9 @@ export class Lane {
       this.owned.delete(s);
       this.parkedShards.delete(s);
     }
-    let dropped = 0;
-    for (const ps of [...this.packages.values()]) {
-      const head = ps.queue[0];
-      if (!head || !set.has(head.shard)) continue;
-      const waiting = ps.busy ? ps.queue.length - 1 : ps.queue.length;
-      ps.queue.length = ps.busy ? 1 : 0;
-      dropped += waiting;
-      if (!ps.busy) this.packages.delete(ps.key);
-    }
+    const dropped = this.queues.takeWaiting((d) => set.has(d.shard), false).length;
     if (dropped > 0) {
       this.setMem(-dropped);
-      const keep = this.ready.filter((ps) => this.packages.has(ps.key) && ps.queue.length > 0 && !ps.busy);
-      this.ready.length = 0;
-      this.ready.push(...keep);
       this.log.info(
         { event: 'revoked', shards, dropped },
         'partitions revoked; their unsent work is left to the new owner',
@@ -772,29 +709,13 @@ export class Lane {
 
   /** Move every queued (not in-flight) memory delivery matching `which` to the front of its package list. */
   private async parkQueued(which: (d: ParkedDelivery) => boolean): Promise<void> {
-    const items: { delivery: ParkedDelivery; dueAt: number }[] = [];
-    const settled: MemoryDelivery[] = [];
+    // Front of each package's list, in order (takeWaiting returns them package by package).
+    const settled = this.queues.takeWaiting(which, true);
     const now = this.now();
-    for (const ps of [...this.packages.values()]) {
-      const head = ps.queue[0];
-      if (!head || !which(head)) continue;
-      const waiting = ps.busy ? ps.queue.slice(1) : ps.queue.slice();
-      if (waiting.length === 0) continue;
-      ps.queue.length = ps.busy ? 1 : 0;
-      // Front of the list, in order; each package's run is its own front-insert.
-      items.push(...waiting.map((d) => ({ delivery: plain(d), dueAt: now })));
-      settled.push(...waiting);
-      if (!ps.busy) this.packages.delete(ps.key);
-      else ps.parkedBehind = true;
-    }
-    const readyKeep = this.ready.filter((ps) => this.packages.has(ps.key) && ps.queue.length > 0 && !ps.busy);
-    this.ready.length = 0;
-    this.ready.push(...readyKeep);
+    const items = settled.map((d) => ({ delivery: plain(d), dueAt: now }));
     if (items.length > 0) {
       await this.store.park(items, { front: true });
-      this.parkedTotal += items.length;
       for (const d of settled) this.settleMemory(d, 'parked');
-      this.updateParkedGauge();
     }
   }
 
@@ -825,8 +746,6 @@ export class Lane {
       this.bumpGeneration(x.delivery.shard);
       this.parkedShards.add(x.delivery.shard);
     }
-    this.parkedTotal += dead.length;
-    this.updateParkedGauge();
     this.pump();
     return dead.length;
   }

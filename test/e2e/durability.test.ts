@@ -234,8 +234,18 @@ describe('memory bound', () => {
         'commit point at the end while B is stuck',
       );
       await a.waitFor(() => uniqueIds(a).size === aEvents.length, 30_000, 'A unaffected');
-      const pending = await metric(base, 'integrator_pending_deliveries', 'customer="customer-b"');
-      const parked = await metric(base, 'integrator_retry_queue_depth', 'customer="customer-b"');
+      // The parked gauge is read from the store every second.
+      let pending = 0;
+      let parked = 0;
+      await eventually(
+        async () => {
+          pending = await metric(base, 'integrator_pending_deliveries', 'customer="customer-b"');
+          parked = await metric(base, 'integrator_retry_queue_depth', 'customer="customer-b"');
+          return pending + parked >= bEvents.length;
+        },
+        10_000,
+        'B fully accounted for in the gauges',
+      );
       console.log(
         `memory bound: max heap ${(maxHeap / 1048576).toFixed(1)} MB, B pending ${pending}, parked ${parked}`,
       );
