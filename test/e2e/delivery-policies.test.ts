@@ -6,7 +6,7 @@ import { startReceiver } from '../harness/receiver.ts';
 import type { Receiver } from '../harness/receiver.ts';
 import { eventually, startIntegrator } from '../harness/integrator.ts';
 import { changeValue, journeys, keyOf, row } from '../harness/events.ts';
-import { SECRET_A, SECRET_B, kafkaWorld } from './setup.ts';
+import { SECRET_A, SECRET_B, expectOrderedPerPackage, kafkaWorld } from './setup.ts';
 import type { KafkaWorld } from './setup.ts';
 
 let world: KafkaWorld;
@@ -26,16 +26,6 @@ async function receiver(secret: string, handler?: Parameters<typeof startReceive
 }
 
 const unique = (r: Receiver) => new Set(r.delivered().map((d) => d.id));
-
-function ordered(r: Receiver): void {
-  const byPkg = new Map<string, number[]>();
-  for (const d of r.delivered()) {
-    const list = byPkg.get(String(d.body.data.package_id)) ?? [];
-    list.push(Number(d.body.data.id));
-    byPkg.set(String(d.body.data.package_id), list);
-  }
-  for (const [pkg, ids] of byPkg) expect(ids, `order of ${pkg}`).toEqual([...ids].sort((x, y) => x - y));
-}
 
 describe('circuit breaker', () => {
   it('B answering 500 opens its breaker; A is unaffected; when B recovers it receives everything that waited', async () => {
@@ -81,7 +71,7 @@ describe('circuit breaker', () => {
       bHealthy = true;
       await b.waitFor(() => unique(b).size === bEvents.length, 60_000, 'all of B after recovery');
       expect(lane.snapshot().breaker).toBe('closed');
-      ordered(b);
+      expectOrderedPerPackage(b);
       expect((await integrator.store.listDeadLetters('customer-b', 0, 10)).total).toBe(0);
       // Waiting while open was not charged as attempts: 1000 max attempts is far, but check the count of
       // 5xx attempts equals the failed requests B actually saw.
@@ -220,7 +210,7 @@ describe('order', () => {
       });
       await world.producer.send({ topic, messages });
       await a.waitFor(() => unique(a).size === messages.length, 60_000, 'every status');
-      ordered(a);
+      expectOrderedPerPackage(a);
       expect(a.delivered()).toHaveLength(messages.length); // each status delivered once
       expect(a.requests.filter((r) => r.status === 500).length).toBeGreaterThan(messages.length * 0.2);
     } finally {

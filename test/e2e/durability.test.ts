@@ -15,7 +15,14 @@ import { journeys } from '../harness/events.ts';
 import { startRedis } from '../harness/redis.ts';
 import type { RedisServer } from '../harness/redis.ts';
 import { RedisRetryStore } from '../../src/store/redis.ts';
-import { SECRET_A, SECRET_B, endOffsets, kafkaWorld } from './setup.ts';
+import {
+  SECRET_A,
+  SECRET_B,
+  endOffsets,
+  expectOrderedPerPackage,
+  kafkaWorld,
+  waitCommittedToEnd,
+} from './setup.ts';
 import type { KafkaWorld } from './setup.ts';
 
 let world: KafkaWorld;
@@ -154,15 +161,7 @@ describe('restart with parked work', () => {
       30_000,
       'all parked',
     );
-    const ends = await endOffsets(world, topic);
-    await eventually(
-      async () => {
-        const c = await world.committed(topic, groupId);
-        return [...ends].every(([p, end]) => c.get(p) === end);
-      },
-      30_000,
-      'commit point past the parked work',
-    );
+    await waitCommittedToEnd(world, topic, groupId, 30_000, 'commit point past the parked work');
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     const store = new RedisRetryStore(redis.url, prefix);
@@ -180,13 +179,7 @@ describe('restart with parked work', () => {
     );
     expect(a.requests.length).toBeGreaterThan(before);
     // Still in order per package, though every first attempt failed and waited in Redis across a restart.
-    const byPkg = new Map<string, number[]>();
-    for (const d of a.delivered()) {
-      const list = byPkg.get(String(d.body.data.package_id)) ?? [];
-      list.push(Number(d.body.data.id));
-      byPkg.set(String(d.body.data.package_id), list);
-    }
-    for (const ids of byPkg.values()) expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    expectOrderedPerPackage(a);
     second.child.kill('SIGTERM');
     await second.exited;
   });
@@ -224,15 +217,7 @@ describe('memory bound', () => {
       for (let i = 0; i < bEvents.length; i += 500)
         await world.producer.send({ topic, messages: bEvents.slice(i, i + 500) });
       await world.producer.send({ topic, messages: aEvents });
-      const ends = await endOffsets(world, topic);
-      await eventually(
-        async () => {
-          const c = await world.committed(topic, groupId);
-          return [...ends].every(([p, end]) => c.get(p) === end);
-        },
-        60_000,
-        'commit point at the end while B is stuck',
-      );
+      await waitCommittedToEnd(world, topic, groupId, 60_000, 'commit point at the end while B is stuck');
       await a.waitFor(() => uniqueIds(a).size === aEvents.length, 30_000, 'A unaffected');
       // The parked gauge is read from the store every second.
       let pending = 0;

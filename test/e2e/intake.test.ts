@@ -8,9 +8,9 @@ import { decodeRecord } from '../../src/intake/debezium.ts';
 import { manifest, recordsOf } from '../fixtures/debezium-fixtures.ts';
 import { startReceiver } from '../harness/receiver.ts';
 import type { Receiver } from '../harness/receiver.ts';
-import { eventually, startIntegrator } from '../harness/integrator.ts';
+import { startIntegrator } from '../harness/integrator.ts';
 import { changeValue, keyOf, row } from '../harness/events.ts';
-import { SECRET_A, endOffsets, kafkaWorld } from './setup.ts';
+import { SECRET_A, kafkaWorld, waitCommittedToEnd } from './setup.ts';
 import type { KafkaWorld } from './setup.ts';
 
 let world: KafkaWorld;
@@ -60,15 +60,7 @@ it('delivers every fixture change event, records poison with its position and re
   try {
     const total = expectedChanges + good.length * 2;
     await receiver.waitFor(() => receiver.delivered().length >= total, 60_000, `${total} deliveries`);
-    const ends = await endOffsets(world, topic);
-    await eventually(
-      async () => {
-        const c = await world.committed(topic, groupId);
-        return [...ends].every(([p, end]) => c.get(p) === end);
-      },
-      30_000,
-      'commit point at the end of every partition',
-    );
+    await waitCommittedToEnd(world, topic, groupId, 30_000, 'commit point at the end of every partition');
     // Exactly once each here (no failures, no crash), all signed, nothing else.
     const ids = receiver.delivered().map((r) => r.id);
     expect(new Set(ids).size).toBe(total);

@@ -10,7 +10,7 @@ import type { Receiver } from '../harness/receiver.ts';
 import { startIntegrator } from '../harness/integrator.ts';
 import { interleave, journeys, restamp } from '../harness/events.ts';
 import type { KafkaMessage } from '../harness/events.ts';
-import { SECRET_A, SECRET_B, SECRET_C, kafkaWorld } from './setup.ts';
+import { SECRET_A, SECRET_B, SECRET_C, expectOrderedPerPackage, kafkaWorld } from './setup.ts';
 import type { KafkaWorld } from './setup.ts';
 
 type Mode = 'absent' | 'slow' | 'hang' | 'refuse';
@@ -113,13 +113,7 @@ async function run(
     const bDelivered = new Set(b.delivered().map((d) => d.id)).size;
     // Per package order for the fast customers, and nothing lost or doubled.
     for (const r of [a, c]) {
-      const byPkg = new Map<string, number[]>();
-      for (const d of r.delivered()) {
-        const list = byPkg.get(String(d.body.data.package_id)) ?? [];
-        list.push(Number(d.body.data.id));
-        byPkg.set(String(d.body.data.package_id), list);
-      }
-      for (const ids of byPkg.values()) expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      expectOrderedPerPackage(r);
       expect(r.delivered()).toHaveLength(want);
     }
     return {

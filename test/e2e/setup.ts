@@ -1,8 +1,10 @@
 /** Shared wiring for end-to-end tests: a mock Kafka cluster, a Redis, producers, receivers. */
+import { expect } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { startKafkaMock, uniqueName } from '../harness/kafka.ts';
 import type { KafkaMock } from '../harness/kafka.ts';
+import type { Receiver } from '../harness/receiver.ts';
 
 export const SECRET_A = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 export const SECRET_B = 'whsec_YVdiei3QehZusGHArXkh8FwpFRCkGcyn';
@@ -56,4 +58,35 @@ export async function endOffsets(world: KafkaWorld, topic: string): Promise<Map<
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Waits until the group's committed offset equals the end of every partition of the topic. */
+export async function waitCommittedToEnd(
+  world: KafkaWorld,
+  topic: string,
+  groupId: string,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const ends = await endOffsets(world, topic);
+  const start = Date.now();
+  for (;;) {
+    const c = await world.committed(topic, groupId);
+    if ([...ends].every(([p, end]) => c.get(p) === end)) return;
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every package's 2xx deliveries arrived in commit order (the row id grows with each change). */
+export function expectOrderedPerPackage(r: Receiver): void {
+  const byPkg = new Map<string, number[]>();
+  for (const d of r.delivered()) {
+    const pkg = String(d.body.data.package_id);
+    const list = byPkg.get(pkg) ?? [];
+    list.push(Number(d.body.data.id));
+    byPkg.set(pkg, list);
+  }
+  for (const [pkg, ids] of byPkg) expect(ids, `order of ${pkg}`).toEqual([...ids].sort((x, y) => x - y));
 }
