@@ -1,0 +1,127 @@
+/**
+ * Outages mid-stream, nobody intervening: 200 events/s on 4 partitions; after a while the broker goes
+ * down for 20 s (the mock cluster's `down`, then `up`; quick: 5 s), or redis-server is stopped for 10 s
+ * and started again on the same port with its AOF (quick: 3 s). Producing goes on throughout (the bench's
+ * producer retries until acknowledged; only acknowledged events count). Then producing stops and the
+ * same integrator must deliver everything by itself.
+ *
+ * Broker: customer-1 (10 ms). Redis: customer-1 (10 ms) and customer-3 (10 ms, 20 % answered 503, so its
+ * retries go through Redis all the time). Lost = produced − unique delivered − dead-lettered, per customer.
+ */
+import type { Row } from '../table.ts';
+import { EventStream, producePaced } from '../load.ts';
+import { SECRETS, launchIntegrator, sleep } from '../world.ts';
+import type { World } from '../world.ts';
+import type { TestCustomer } from '../../test/harness/integrator.ts';
+import { waitUnique } from './common.ts';
+import type { BenchMode, FigureResult } from './common.ts';
+
+type Kind = 'broker' | 'redis';
+
+async function outage(world: World, mode: BenchMode, kind: Kind): Promise<FigureResult> {
+  const settings = mode.quick
+    ? { beforeMs: 2000, downMs: kind === 'broker' ? 5000 : 3000, afterMs: 2000, drainMs: 90_000 }
+    : { beforeMs: 5000, downMs: kind === 'broker' ? 20_000 : 10_000, afterMs: 10_000, drainMs: 120_000 };
+  const { mocks } = world;
+  const ids = kind === 'broker' ? ['customer-1'] : ['customer-1', 'customer-3'];
+  for (const id of ids) await mocks.setBehavior(id, { latencyMs: 10, jitterMs: 0 });
+  if (kind === 'redis') await mocks.setBehavior('customer-3', { errorRate: 0.2, errorStatus: 503 });
+  await mocks.resetStats();
+  const run = await world.topic(4);
+  const customers: TestCustomer[] = ids.map((id) => ({
+    id,
+    url: mocks.url(id),
+    secret: SECRETS[id]!,
+    concurrency: 8,
+    retry: { maxAttempts: 50, baseDelayMs: 200, maxDelayMs: 1000 },
+    breaker: { errorThresholdPercentage: 90, volumeThreshold: 50, windowMs: 10_000, resetTimeoutMs: 1000 },
+  }));
+  const integrator = await launchIntegrator({ env: world.env(run, customers) });
+  const mix = Object.fromEntries(ids.map((id) => [id, 1]));
+  let resumeMs = Number.NaN;
+  let drainMs = Number.NaN;
+  const lostBy: Record<string, number> = {};
+  const detail: string[] = [];
+  try {
+    await integrator.assigned();
+    const producing = producePaced(world.producer, run.topic, new EventStream(`out-${kind}`, mix, 2000), 200);
+    await sleep(settings.beforeMs);
+    if (kind === 'broker') await world.kafkaMock.brokerDown(1);
+    else await world.redis.stop();
+    mode.log(`${kind} outage: down for ${settings.downMs / 1000} s`);
+    await sleep(settings.downMs);
+    const atDown = (await mocks.stats('customer-1')).received;
+    if (kind === 'broker') await world.kafkaMock.brokerUp(1);
+    else await world.redis.restart();
+    const upAt = Date.now();
+    mode.log(`${kind} outage: up again`);
+    // Resumed = customer-1 gets a delivery it had not had when the outage ended.
+    for (;;) {
+      if ((await mocks.stats('customer-1')).received > atDown) {
+        resumeMs = Date.now() - upAt;
+        break;
+      }
+      if (Date.now() - upAt > settings.drainMs) break;
+      await sleep(100);
+    }
+    await sleep(Math.max(0, settings.afterMs - (Date.now() - upAt)));
+    const stats = await producing.stop();
+    for (const id of ids) {
+      const want = stats.produced.get(id) ?? 0;
+      const got = await waitUnique(mocks, id, want, Math.max(10_000, settings.drainMs - (Date.now() - upAt)));
+      const dead = await integrator.metric(
+        'integrator_deliveries_total',
+        `customer="${id}",outcome="dead_lettered"`,
+      );
+      lostBy[id] = Math.max(0, want - got.unique - dead);
+      detail.push(
+        `${id}: ${want} produced, ${got.unique} delivered, ${dead} dead-lettered, ${got.duplicates} duplicates, ${got.outOfOrder} out of order`,
+      );
+    }
+    if (Object.values(lostBy).every((n) => n === 0)) drainMs = Date.now() - upAt;
+    mode.log(
+      `${kind} outage: resumed ${(resumeMs / 1000).toFixed(1)} s after up; ${detail.join('; ')}; failed producer sends ${stats.failedSends}`,
+    );
+  } finally {
+    await integrator.stop();
+    for (const id of ids) await mocks.resetBehavior(id);
+  }
+  const lost = Object.values(lostBy).reduce((a, b) => a + b, 0);
+  const figure = kind === 'broker' ? 'broker outage' : 'Redis outage';
+  const rows: Row[] = [
+    {
+      figure,
+      metric: `events lost (${settings.downMs / 1000} s down)`,
+      samples: [lost],
+      unit: '',
+      digits: 0,
+      target: { cmp: '==', bound: 0 },
+      targetText: '= 0',
+      note: detail.join('; '),
+    },
+    {
+      figure,
+      metric: 'first delivery after it is back',
+      samples: [resumeMs / 1000],
+      unit: 's',
+      digits: 1,
+      target: { cmp: '<=', bound: 60 },
+      targetText: 'resumes by itself (≤ 60 s)',
+      note: Number.isNaN(drainMs)
+        ? 'not everything delivered within the drain limit'
+        : `everything delivered ${(drainMs / 1000).toFixed(1)} s after it was back`,
+    },
+  ];
+  return {
+    rows,
+    notes: [
+      `200 events/s on 4 partitions${kind === 'redis' ? ' to customer-1 and customer-3 (20 % 503, retries parked in Redis; retry 200 ms–1 s, 50 attempts)' : ' to customer-1'} (10 ms, concurrency 8); ${settings.beforeMs / 1000} s, then ${kind === 'broker' ? 'the broker down' : 'redis-server stopped'} for ${settings.downMs / 1000} s, then producing ${settings.afterMs / 1000} s more; drain limit ${settings.drainMs / 1000} s; one run.`,
+    ],
+    raw: { resumeMs, drainMs, lostBy, detail },
+  };
+}
+
+export const brokerOutage = (world: World, mode: BenchMode): Promise<FigureResult> =>
+  outage(world, mode, 'broker');
+export const redisOutage = (world: World, mode: BenchMode): Promise<FigureResult> =>
+  outage(world, mode, 'redis');
