@@ -154,6 +154,11 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
       await source.start({
         onBatch: (records, ctx) => pipeline.handleBatch(records, ctx),
         onAssignment: (assigned) => pipeline.onAssignment(assigned),
+        onRebalancing: () => {
+          // Commit what is settled while the generation is still ours (a real broker accepts commits while
+          // the group prepares to rebalance): less for the next owner to read again.
+          if (pipeline.onRebalancing(Math.max(30_000, config.kafka.sessionTimeoutMs * 2))) void commitNow();
+        },
       });
       log.info({ http: address }, 'integrator started');
     },

@@ -54,6 +54,28 @@ export class Pipeline {
     return p;
   }
 
+  private holdTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * A rebalance started: lanes hold their unsent work until the assignment says what is still ours.
+   * Returns true for the first signal of this rebalance.
+   */
+  onRebalancing(maxHoldMs: number): boolean {
+    const first = this.holdTimer === null;
+    for (const l of this.lanes) l.hold();
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    // Never hold forever: if no assignment comes (the consumer crashed and restarts), go on.
+    this.holdTimer = setTimeout(() => this.releaseHold(), maxHoldMs);
+    this.holdTimer.unref();
+    return first;
+  }
+
+  private releaseHold(): void {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    for (const l of this.lanes) l.release();
+  }
+
   /** A new assignment: partitions we lost are revoked in every lane and forgotten by the offset tracker. */
   async onAssignment(assigned: { topic: string; partition: number }[]): Promise<void> {
     const keep = new Set(assigned.map((a) => OffsetTracker.key(a.topic, a.partition)));
@@ -70,6 +92,7 @@ export class Pipeline {
     // Take over every assigned partition now, not at its first record: parked work of a partition with
     // nothing new to read must still be delivered.
     await Promise.all([...keep].map((s) => this.ensureAssigned(s)));
+    this.releaseHold();
   }
 
   async handleBatch(records: SourceRecord[], ctx: BatchContext): Promise<void> {

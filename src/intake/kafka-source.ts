@@ -30,6 +30,8 @@ export interface SourceHandlers {
   onBatch(records: SourceRecord[], ctx: BatchContext): Promise<void>;
   /** The full assignment after a (re)join. */
   onAssignment(assigned: { topic: string; partition: number }[]): Promise<void>;
+  /** The group started rebalancing: partitions may move; an assignment follows. */
+  onRebalancing?(): void;
 }
 
 export interface Source {
@@ -83,6 +85,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
   });
   let admin: Admin | null = null;
+  let rebalancing: (() => void) | undefined;
 
   return {
     async start(handlers) {
@@ -94,6 +97,8 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
           .onAssignment(assigned)
           .catch((err: unknown) => opts.log.error({ err }, 'assignment handling failed'));
       });
+      rebalancing = handlers.onRebalancing?.bind(handlers);
+      consumer.on(consumer.events.REBALANCING, () => handlers.onRebalancing?.());
       consumer.on(consumer.events.CRASH, (e) => {
         opts.log.error({ err: e.payload.error, restart: e.payload.restart }, 'kafka consumer crashed');
       });
@@ -122,7 +127,16 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
       });
     },
     async commit(offsets) {
-      if (offsets.length > 0) await consumer.commitOffsets(offsets);
+      if (offsets.length === 0) return;
+      try {
+        await consumer.commitOffsets(offsets);
+      } catch (err) {
+        // The broker says a rebalance is under way before KafkaJS's next heartbeat does: tell the pipeline
+        // now, so that less work is sent that the next owner of a partition would send again.
+        const type = (err as { type?: unknown }).type;
+        if (type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION') rebalancing?.();
+        throw err;
+      }
     },
     async ping(timeoutMs) {
       admin ??= kafka.admin({ retry: { retries: 0 } });

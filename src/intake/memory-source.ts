@@ -247,6 +247,11 @@ export class MemorySource implements Source {
     return this.logs.reduce((sum, l) => sum + (l.end - l.position), 0);
   }
 
+  /** Records still held in memory (fetched-and-committed ones are dropped in chunks). */
+  get retained(): number {
+    return this.logs.reduce((sum, l) => sum + l.records.length, 0);
+  }
+
   private canFetch(log: PartitionLog): boolean {
     return (
       this.handlers !== null &&

@@ -143,6 +143,8 @@ export class Lane {
   private parkedTotal = 0;
 
   private paused = false;
+  /** A rebalance is under way: nothing new goes out until the new assignment is known. */
+  private held = false;
   private stopping = false;
   private closed = false;
   private readonly abort = new AbortController();
@@ -306,6 +308,7 @@ export class Lane {
   private canDispatch(): boolean {
     return (
       !this.paused &&
+      !this.held &&
       !this.stopping &&
       this.inflight < this.cfg.concurrency &&
       mayDispatch(this.breakerState(), this.breaker.pendingClose)
@@ -517,7 +520,7 @@ export class Lane {
    * then settled, so the commit point moves on while the requests run their course.
    */
   private async spill(): Promise<void> {
-    if (this.spilling || this.stopping || this.closed) return;
+    if (this.spilling || this.stopping || this.held || this.closed) return;
     const cutoff = this.now() - this.parkAfterMs;
     const victims = this.queues.takeStale(
       cutoff,
@@ -597,7 +600,7 @@ export class Lane {
 
   /** Claim due heads of parked packages while there is room. */
   private async drain(): Promise<void> {
-    if (this.claiming || this.stopping || this.paused || this.closed) return;
+    if (this.claiming || this.stopping || this.paused || this.held || this.closed) return;
     if (!mayDispatch(this.breakerState(), this.breaker.pendingClose)) return;
     const room = Math.min(
       this.cfg.concurrency - this.inflight - this.storeReady.length,
@@ -729,6 +732,20 @@ export class Lane {
 
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /**
+   * A rebalance started: send nothing new (and park nothing) until the assignment is known. Work that
+   * stays unsent is re-read by whichever member gets its partition, so holding it avoids sending it twice.
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.pump();
   }
 
   /** Dead letters back into the lane, at the tail of their packages, with a fresh attempt budget. */

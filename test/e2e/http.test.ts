@@ -7,45 +7,12 @@ import { createIntegrator } from '../../src/app.ts';
 import type { Integrator } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observe/logger.ts';
-import type { Source, SourceHandlers, SourceRecord } from '../../src/intake/kafka-source.ts';
+import { HandSource } from '../harness/hand-source.ts';
 import { integratorEnv, eventually } from '../harness/integrator.ts';
 import { startReceiver } from '../harness/receiver.ts';
 import type { Receiver } from '../harness/receiver.ts';
 import { changeValue, keyOf, row } from '../harness/events.ts';
 import { SECRET_A } from './setup.ts';
-
-/** A Source the test drives by hand (no broker needed for the HTTP surface). */
-class HandSource implements Source {
-  handlers: SourceHandlers | null = null;
-  brokerUp = true;
-  offset = 0;
-  async start(h: SourceHandlers) {
-    this.handlers = h;
-    await h.onAssignment([{ topic: 't', partition: 0 }]);
-  }
-  async push(key: string, value: string) {
-    const rec: SourceRecord = {
-      topic: 't',
-      partition: 0,
-      offset: String(this.offset++),
-      key: Buffer.from(key),
-      value: Buffer.from(value),
-    };
-    await this.handlers!.onBatch([rec], {
-      topic: 't',
-      partition: 0,
-      heartbeat: async () => {},
-      isRunning: () => true,
-      resolveOffset: () => {},
-    });
-  }
-  async commit() {}
-  async ping() {
-    if (!this.brokerUp) throw new Error('broker down');
-  }
-  pause() {}
-  async stop() {}
-}
 
 const TOKEN = 'test-admin-token-7f3a';
 let receiver: Receiver;
