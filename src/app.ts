@@ -20,6 +20,8 @@ import type { SettleListener } from './pipeline.ts';
 import { AuditTrail } from './commit/audit.ts';
 
 export interface IntegratorOptions {
+  /** Called when the integrator cannot go on (the Kafka consumer gave up): stop and exit non-zero. */
+  onFatal?: (err: Error) => void;
   log?: Logger;
   store?: RetryStore;
   source?: Source;
@@ -154,6 +156,10 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
       await source.start({
         onBatch: (records, ctx) => pipeline.handleBatch(records, ctx),
         onAssignment: (assigned) => pipeline.onAssignment(assigned),
+        onFatal: (err) => {
+          log.fatal({ err }, 'the Kafka consumer stopped for good');
+          opts.onFatal?.(err);
+        },
         onRebalancing: () => {
           // Commit what is settled while the generation is still ours (a real broker accepts commits while
           // the group prepares to rebalance): less for the next owner to read again.

@@ -16,15 +16,16 @@ if (!result.ok) {
 }
 
 const log = createLogger(result.config.logLevel);
-const integrator = createIntegrator(result.config, { log });
+// A consumer that gave up leaves nothing to do here: stop cleanly and let the supervisor restart us.
+const integrator = createIntegrator(result.config, { log, onFatal: () => shutdown('kafka-fatal', 1) });
 
 let stopping = false;
-const shutdown = (signal: string) => {
+const shutdown = (signal: string, code = 0) => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutdown requested');
   integrator.stop().then(
-    () => process.exit(0),
+    () => process.exit(code),
     (err: unknown) => {
       log.error({ err }, 'shutdown failed');
       process.exit(1);

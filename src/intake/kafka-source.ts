@@ -32,6 +32,8 @@ export interface SourceHandlers {
   onAssignment(assigned: { topic: string; partition: number }[]): Promise<void>;
   /** The group started rebalancing: partitions may move; an assignment follows. */
   onRebalancing?(): void;
+  /** The consumer stopped for good (a non-retriable error): the process should exit and be restarted. */
+  onFatal?(err: Error): void;
 }
 
 export interface Source {
@@ -101,6 +103,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
       consumer.on(consumer.events.REBALANCING, () => handlers.onRebalancing?.());
       consumer.on(consumer.events.CRASH, (e) => {
         opts.log.error({ err: e.payload.error, restart: e.payload.restart }, 'kafka consumer crashed');
+        if (!e.payload.restart) handlers.onFatal?.(e.payload.error);
       });
       await consumer.connect();
       for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
