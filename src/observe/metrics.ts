@@ -1,8 +1,10 @@
 /** Prometheus metrics, names and labels exactly as CONTRACT §6. One registry per integrator instance. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+// Dense where webhook latencies live (tens to hundreds of ms), then up to 5 minutes for slow customers.
 const LATENCY_BUCKETS = [
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 300,
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10,
+  15, 20, 30, 45, 60, 90, 120, 300,
 ];
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
