@@ -9,7 +9,8 @@
  *   resp undici received the response headers ('undici:request:headers')
  *   t1   the delivery's onSettled('delivered') (the lane recorded the 2xx)
  * added = (t1 − t0) − (resp − send): the integrator's own time, without the HTTP round trip (loopback +
- * the customer's answer). Also reported: queue = send − t0, post = t1 − resp, http = resp − send.
+ * the customer's answer). Also reported: queue = send − t0, of which pipeline = accept − t0 (Lane.accept
+ * called: decode, route, body built), post = t1 − resp, http = resp − send.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -20,6 +21,7 @@ import type { BatchContext, SourceRecord } from '../src/intake/kafka-source.ts';
 
 interface Sample {
   t0: number;
+  accept: number;
   send: number;
   resp: number;
 }
@@ -28,6 +30,8 @@ export interface ProbeReport {
   /** Milliseconds per delivered event, same order in every array. */
   added: number[];
   queue: number[];
+  /** Part of queue: batch handed to the pipeline → the lane accepted the delivery (decode, route, body). */
+  pipeline: number[];
   http: number[];
   post: number[];
   /** Event-loop delay over the sampling window, ms. */
@@ -43,6 +47,7 @@ const open = new Map<string, Sample>();
 let current: number | undefined;
 let added: number[] = [];
 let queue: number[] = [];
+let pipeline: number[] = [];
 let http: number[] = [];
 let post: number[] = [];
 const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -74,7 +79,7 @@ Pipeline.prototype.handle = function (this: Pipeline, record: SourceRecord): voi
 const origAccept = Lane.prototype.accept;
 Lane.prototype.accept = function (this: Lane, d: MemoryDelivery): void {
   if (current !== undefined && !open.has(d.eventId)) {
-    const sample: Sample = { t0: current, send: Number.NaN, resp: Number.NaN };
+    const sample: Sample = { t0: current, accept: performance.now(), send: Number.NaN, resp: Number.NaN };
     open.set(d.eventId, sample);
     const settled = d.onSettled;
     d.onSettled = (how: Settlement) => {
@@ -84,6 +89,7 @@ Lane.prototype.accept = function (this: Lane, d: MemoryDelivery): void {
         const rtt = sample.resp - sample.send;
         added.push(t1 - sample.t0 - rtt);
         queue.push(sample.send - sample.t0);
+        pipeline.push(sample.accept - sample.t0);
         http.push(rtt);
         post.push(t1 - sample.resp);
       }
@@ -129,17 +135,24 @@ process.on('message', (raw: unknown) => {
   if (msg.type === 'reset') {
     added = [];
     queue = [];
+    pipeline = [];
     http = [];
     post = [];
     loop.reset();
     cpuAt = process.cpuUsage();
     windowStart = performance.now();
     process.send?.({ seq: msg.seq, data: { ok: true } });
+  } else if (msg.type === 'gc') {
+    // Live heap: a full collection first (needs --expose-gc), then the numbers.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    process.send?.({ seq: msg.seq, data: { collected: gc !== undefined, ...process.memoryUsage() } });
   } else if (msg.type === 'report') {
     const cpu = process.cpuUsage(cpuAt);
     const report: ProbeReport = {
       added: round(added),
       queue: round(queue),
+      pipeline: round(pipeline),
       http: round(http),
       post: round(post),
       loopDelay: {

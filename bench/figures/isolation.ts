@@ -86,7 +86,7 @@ interface Settings {
 
 export async function isolation(world: World, mode: BenchMode): Promise<FigureResult> {
   const settings: Settings = mode.quick
-    ? { reps: 1, rate: 300, warmupMs: 1000, measureMs: 3000 }
+    ? { reps: 1, rate: 300, warmupMs: 1000, measureMs: 2500 }
     : { reps: 3, rate: 300, warmupMs: 2000, measureMs: 15_000 };
   const reps: ModeRun[][] = [];
   for (let r = 0; r < settings.reps; r++) {

@@ -1,5 +1,5 @@
 /**
- * Memory: 1,000 events/s for 5 minutes (quick: 20 s) on 12 partitions, a third each to customer-1 and
+ * Memory: 1,000 events/s for 5 minutes (quick: 15 s) on 12 partitions, a third each to customer-1 and
  * customer-3 (20 ms) and to customer-2, which is stuck (hangs every request; timeout 60 s, default
  * policy), so its work piles up parked in Redis. The integrator's RSS (its own process metrics) is read
  * every 10 s (quick: 2 s). "Flat" = the least-squares growth over the run after the first minute (quick:
@@ -23,7 +23,7 @@ async function heapUsed(integrator: IntegratorProcess): Promise<number> {
 
 export async function memory(world: World, mode: BenchMode): Promise<FigureResult> {
   const settings = mode.quick
-    ? { durationMs: 20_000, everyMs: 2000, warmupMs: 7000 }
+    ? { durationMs: 15_000, everyMs: 2000, warmupMs: 5000 }
     : { durationMs: 300_000, everyMs: 10_000, warmupMs: 60_000 };
   const { mocks } = world;
   await mocks.setBehavior('customer-1', { latencyMs: 20, jitterMs: 0 });
@@ -41,7 +41,16 @@ export async function memory(world: World, mode: BenchMode): Promise<FigureResul
       })),
       { SHUTDOWN_DEADLINE_MS: '1000' },
     ),
+    // The probe answers {type:'gc'} with the live heap after a full collection (--expose-gc).
+    probe: true,
+    nodeArgs: ['--expose-gc'],
   });
+  const liveHeap = async (): Promise<number> =>
+    (await integrator.probe<{ heapUsed: number }>({ type: 'gc' })).heapUsed;
+  let liveStart = Number.NaN;
+  let liveEnd = Number.NaN;
+  let liveStartAt = 0;
+  let liveEndAt = 0;
   const samples: { t: number; rss: number; heap: number }[] = [];
   let lost = 0;
   let lag = 0;
@@ -59,6 +68,10 @@ export async function memory(world: World, mode: BenchMode): Promise<FigureResul
       const rss = await integrator.metric('integrator_process_resident_memory_bytes');
       const heap = await heapUsed(integrator);
       samples.push({ t: Date.now() - t0, rss, heap });
+      if (Number.isNaN(liveStart) && Date.now() - t0 >= settings.warmupMs) {
+        liveStart = await liveHeap();
+        liveStartAt = Date.now() - t0;
+      }
       mode.log(
         `memory t=${((Date.now() - t0) / 1000).toFixed(0)} s: RSS ${mb(rss).toFixed(1)} MB, heap used ${mb(heap).toFixed(1)} MB`,
       );
@@ -68,8 +81,10 @@ export async function memory(world: World, mode: BenchMode): Promise<FigureResul
     samples.push({
       t: Date.now() - t0,
       rss,
-      heap: await integrator.metric('integrator_process_nodejs_heap_size_used_bytes'),
+      heap: await heapUsed(integrator),
     });
+    liveEnd = await liveHeap();
+    liveEndAt = Date.now() - t0;
     const stats = await producing.stop();
     for (const id of ['customer-1', 'customer-3']) {
       const want = stats.produced.get(id) ?? 0;
@@ -115,6 +130,16 @@ export async function memory(world: World, mode: BenchMode): Promise<FigureResul
     },
     {
       figure: 'memory',
+      metric: `live heap after a full GC: at the end − after ${settings.warmupMs / 1000} s`,
+      samples: [mb(liveEnd - liveStart)],
+      unit: 'MB',
+      digits: 1,
+      target: null,
+      targetText: '',
+      note: `${mb(liveStart).toFixed(1)} MB at ${(liveStartAt / 1000).toFixed(0)} s → ${mb(liveEnd).toFixed(1)} MB at ${(liveEndAt / 1000).toFixed(0)} s (${((mb(liveEnd - liveStart) * 60_000) / Math.max(1, liveEndAt - liveStartAt)).toFixed(2)} MB/min)`,
+    },
+    {
+      figure: 'memory',
       metric: 'fast customers: events lost',
       samples: [lost],
       unit: '',
@@ -126,7 +151,7 @@ export async function memory(world: World, mode: BenchMode): Promise<FigureResul
   return {
     rows,
     notes: [
-      `1,000 events/s for ${settings.durationMs / 1000} s on 12 partitions, 1/3 each to customer-1 and customer-3 (20 ms) and customer-2 (hangs; default policy: concurrency 16, timeout 60 s, maxInMemory 1000); RSS and heap from the integrator's own /metrics every ${settings.everyMs / 1000} s; one run.`,
+      `1,000 events/s for ${settings.durationMs / 1000} s on 12 partitions, 1/3 each to customer-1 and customer-3 (20 ms) and customer-2 (hangs; default policy: concurrency 16, timeout 60 s, maxInMemory 1000); RSS and heap from the integrator's own /metrics every ${settings.everyMs / 1000} s; live heap = heapUsed right after global.gc() (integrator started with --expose-gc and bench/probe.ts), taken twice; one run.`,
     ],
     raw: samples,
   };

@@ -19,8 +19,12 @@ import type { BenchMode, FigureResult } from './common.ts';
 const execFileAsync = promisify(execFile);
 const CONCURRENCY = 32;
 
+/** Diagnostic variant: the backlog stays in memory (no intake parking, no spill to Redis). */
+const NO_PARKING = { customer: { maxInMemory: 1_000_000 }, env: { PARK_AFTER_MS: '3600000' } };
+
 interface Rep {
   integratorRate: number;
+  noParkingRate: number;
   bareRate: number;
   cpuMsPerDelivery: number;
   seconds: number;
@@ -31,6 +35,7 @@ async function integratorRun(
   events: number,
   tag: string,
   nodeArgs: string[] = [],
+  variant: { customer?: Record<string, unknown>; env?: Record<string, string> } = {},
 ): Promise<{ rate: number; cpuMsPerDelivery: number; seconds: number }> {
   const { mocks } = world;
   await mocks.resetStats();
@@ -39,14 +44,19 @@ async function integratorRun(
   const list = Array.from({ length: events }, () => stream.next());
   await produceAll(world.producer, run.topic, list);
   const integrator = await launchIntegrator({
-    env: world.env(run, [
-      {
-        id: 'customer-1',
-        url: mocks.url('customer-1'),
-        secret: SECRETS['customer-1']!,
-        concurrency: CONCURRENCY,
-      },
-    ]),
+    env: world.env(
+      run,
+      [
+        {
+          id: 'customer-1',
+          url: mocks.url('customer-1'),
+          secret: SECRETS['customer-1']!,
+          concurrency: CONCURRENCY,
+          ...variant.customer,
+        },
+      ],
+      variant.env,
+    ),
     nodeArgs,
   });
   try {
@@ -113,14 +123,16 @@ export async function throughput(world: World, mode: BenchMode): Promise<FigureR
     for (let r = 0; r < settings.reps; r++) {
       const bareRate = await bareRun(world, settings.bare);
       const i = await integratorRun(world, settings.events, `r${r}`);
+      const np = mode.quick ? null : await integratorRun(world, settings.events, `np${r}`, [], NO_PARKING);
       reps.push({
         integratorRate: i.rate,
+        noParkingRate: np?.rate ?? Number.NaN,
         bareRate,
         cpuMsPerDelivery: i.cpuMsPerDelivery,
         seconds: i.seconds,
       });
       mode.log(
-        `throughput rep ${r + 1}/${settings.reps}: integrator ${i.rate.toFixed(0)}/s (${i.cpuMsPerDelivery.toFixed(3)} ms CPU per delivery), bare ${bareRate.toFixed(0)}/s, ratio ${(i.rate / bareRate).toFixed(3)}`,
+        `throughput rep ${r + 1}/${settings.reps}: integrator ${i.rate.toFixed(0)}/s (${i.cpuMsPerDelivery.toFixed(3)} ms CPU per delivery), bare ${bareRate.toFixed(0)}/s, ratio ${(i.rate / bareRate).toFixed(3)}${np ? `; without parking ${np.rate.toFixed(0)}/s (${np.cpuMsPerDelivery.toFixed(3)} ms CPU), ratio ${(np.rate / bareRate).toFixed(3)}` : ''}`,
       );
     }
     if (mode.profileDir) {
@@ -157,6 +169,16 @@ export async function throughput(world: World, mode: BenchMode): Promise<FigureR
     },
     {
       figure: 'throughput',
+      metric: 'diagnostic: same, backlog kept in memory (maxInMemory 10⁶, PARK_AFTER_MS 1 h) ÷ bare',
+      samples: reps.map((x) => x.noParkingRate / x.bareRate).filter((x) => !Number.isNaN(x)),
+      unit: '',
+      digits: 3,
+      target: null,
+      targetText: '',
+      note: 'what the Redis park/claim path costs under a backlog',
+    },
+    {
+      figure: 'throughput',
       metric: 'integrator CPU per delivery',
       samples: reps.map((x) => x.cpuMsPerDelivery),
       unit: 'ms',
@@ -165,6 +187,7 @@ export async function throughput(world: World, mode: BenchMode): Promise<FigureR
       targetText: '',
     },
   ];
+  if (mode.quick) rows.splice(2, 1); // the diagnostic variant runs in full mode only
   notes.unshift(
     `${settings.events} events pre-produced on 8 partitions (${Math.ceil(settings.events / 5)} packages × 5 statuses), customer-1 latency 0, concurrency ${CONCURRENCY}; bare: ${settings.bare} signed requests over an undici Pool of ${CONCURRENCY} after a warm-up; ${settings.reps} repetition(s), bare then integrator.`,
   );
