@@ -34,7 +34,7 @@ export interface ProbeReport {
   pipeline: number[];
   http: number[];
   post: number[];
-  /** Event-loop delay over the sampling window, ms. */
+  /** Event-loop delay over the sampling window, ms (beyond the 10 ms sampling timer). */
   loopDelay: { p50: number; p99: number; max: number };
   /** CPU time of the integrator process over the window, ms (user + system). */
   cpuMs: number;
@@ -155,10 +155,11 @@ process.on('message', (raw: unknown) => {
       pipeline: round(pipeline),
       http: round(http),
       post: round(post),
+      // The histogram holds whole timer intervals: subtract the 10 ms resolution to get the delay.
       loopDelay: {
-        p50: loop.percentile(50) / 1e6,
-        p99: loop.percentile(99) / 1e6,
-        max: loop.max / 1e6,
+        p50: Math.max(0, loop.percentile(50) / 1e6 - 10),
+        p99: Math.max(0, loop.percentile(99) / 1e6 - 10),
+        max: Math.max(0, loop.max / 1e6 - 10),
       },
       cpuMs: (cpu.user + cpu.system) / 1000,
       windowMs: performance.now() - windowStart,

@@ -190,7 +190,10 @@ export interface IntegratorLaunch {
 }
 
 export async function launchIntegrator(launch: IntegratorLaunch): Promise<IntegratorProcess> {
-  const args = ['--import', 'tsx', ...(launch.nodeArgs ?? [])];
+  // BENCH_INTEGRATOR_NODE_ARGS: extra node flags for every integrator, e.g. a preload that tries a fix
+  // without touching src/ ("--import ./.bench/try-fix.ts").
+  const extra = (process.env.BENCH_INTEGRATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const args = ['--import', 'tsx', ...extra, ...(launch.nodeArgs ?? [])];
   if (launch.probe) args.push('--import', join(ROOT, 'bench/probe.ts'));
   args.push(join(ROOT, 'src/main.ts'));
   const child = spawn(process.execPath, args, {
