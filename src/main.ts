@@ -24,6 +24,12 @@ const shutdown = (signal: string, code = 0) => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutdown requested');
+  // If the store or the broker cannot be reached, a graceful stop could wait forever. Exiting is safe:
+  // whatever was not settled was not committed, and is read again by the next owner.
+  setTimeout(() => {
+    log.error('graceful stop did not finish in time; exiting without it (nothing unsettled was committed)');
+    process.exit(1);
+  }, result.config.shutdownDeadlineMs + 15_000).unref();
   integrator.stop().then(
     () => process.exit(code),
     (err: unknown) => {
