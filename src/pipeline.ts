@@ -142,7 +142,7 @@ export class Pipeline {
     const targets = route(this.routes, event.row);
     tracker.track(offset, targets.length);
     if (targets.length === 0) return;
-    const body = serialiseBody(webhookBody(event, id, this.now));
+    const body = serialiseBody(webhookBody(event, id, this.now), event.lossless);
     const orderingKey = orderingKeyOf(event, id);
     const now = this.now();
     for (const lane of targets) {

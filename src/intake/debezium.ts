@@ -14,7 +14,7 @@
  * on as values: they are filled from a full before-image when one exists, otherwise dropped from the row
  * and listed in `unchanged`.
  */
-import { canonical, isObject, parseExact, scalarText } from './json.ts';
+import { canonical, isObject, parseExact, parseFast, scalarText } from './json.ts';
 import type { Json, JsonObject } from './json.ts';
 import { convertLogicalTypes, rowSchemaOf } from './logical-types.ts';
 
@@ -51,6 +51,8 @@ export interface ChangeEvent {
   /** The record key's payload (schema envelope removed), or null. */
   key: Json | null;
   source: SourcePosition;
+  /** The value held numbers that need exact handling (bigint / LosslessNumber): serialise with stringifyExact. */
+  lossless: boolean;
 }
 
 export type IgnoredReason = 'tombstone' | 'heartbeat' | 'transaction' | 'truncate';
@@ -93,9 +95,9 @@ function text(input: Buffer | string): string {
   return typeof input === 'string' ? input : input.toString('utf8');
 }
 
-function parse(input: Buffer | string, what: string): Json {
+function parse(input: Buffer | string, what: string): { value: Json; lossless: boolean } {
   try {
-    return parseExact(text(input));
+    return parseFast(text(input));
   } catch (err) {
     throw new Poison('invalid_json', `${what} is not valid JSON: ${(err as Error).message}`);
   }
@@ -213,7 +215,8 @@ function decodeOrThrow(input: RawRecord): DecodeResult {
   if (input.value === null || (Buffer.isBuffer(input.value) && input.value.length === 0)) {
     return { kind: 'ignored', reason: 'tombstone' };
   }
-  const { payload, schema } = unwrap(parse(input.value, 'value'));
+  const parsed = parse(input.value, 'value');
+  const { payload, schema } = unwrap(parsed.value);
   if (!isObject(payload))
     throw new Poison('not_a_change_event', 'value is not a Debezium change event (payload is not an object)');
   if (isHeartbeat(input.topic, payload)) return { kind: 'ignored', reason: 'heartbeat' };
@@ -254,6 +257,7 @@ function decodeOrThrow(input: RawRecord): DecodeResult {
       unchanged,
       key: decodeKey(input.key),
       source,
+      lossless: parsed.lossless,
     },
   };
 }

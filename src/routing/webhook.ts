@@ -60,6 +60,6 @@ export function webhookBody(event: ChangeEvent, id: string, now: () => number = 
 }
 
 /** The exact bytes sent (and signed): int64 values written back without rounding. */
-export function serialiseBody(body: WebhookBody): string {
-  return stringifyExact(body);
+export function serialiseBody(body: WebhookBody, lossless = true): string {
+  return lossless ? stringifyExact(body) : JSON.stringify(body);
 }

@@ -214,6 +214,15 @@ describe('poison and edge cases', () => {
     });
   });
 
+  it('takes the native parser when no number can lose digits, the exact one otherwise', () => {
+    const plain = decodeRecord({ topic: 't', key: null, value: JSON.stringify(base) });
+    expect(plain.kind === 'change' && plain.event.lossless).toBe(false);
+    const big = JSON.stringify(base).replace('"lsn":100', '"lsn":12345678901234567');
+    const exact = decodeRecord({ topic: 't', key: null, value: big });
+    expect(exact.kind === 'change' && exact.event.source.lsn).toBe('12345678901234567');
+    expect(exact.kind === 'change' && exact.event.lossless).toBe(true);
+  });
+
   it('keeps integers beyond 2^53 exact, from the record to the webhook body', () => {
     const value =
       '{"before":null,"after":{"id":9007199254740993,"package_id":"PKG-1","customer_id":"customer-1"},' +
@@ -222,7 +231,7 @@ describe('poison and edge cases', () => {
     const r = decodeRecord({ topic: 't', key: '{"package_id":"PKG-1"}', value });
     if (r.kind !== 'change') throw new Error('expected a change');
     expect(r.event.source.lsn).toBe('18446744073709551615');
-    const body = serialiseBody(webhookBody(r.event, eventId(r.event)));
+    const body = serialiseBody(webhookBody(r.event, eventId(r.event)), r.event.lossless);
     expect(body).toContain('"id":9007199254740993');
     expect(body).toContain('"lsn":"18446744073709551615"');
   });

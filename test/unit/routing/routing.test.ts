@@ -42,6 +42,7 @@ function change(over: Partial<ChangeEvent> = {}, src: Partial<ChangeEvent['sourc
     row,
     previous: null,
     unchanged: [],
+    lossless: false,
     key: { package_id: 'PKG-000042' },
     source: {
       name: 'dbserver1',
