@@ -602,8 +602,10 @@ export class Lane {
   private async drain(): Promise<void> {
     if (this.claiming || this.stopping || this.paused || this.held || this.closed) return;
     if (!mayDispatch(this.breakerState(), this.breaker.pendingClose)) return;
+    // Keep up to two rounds of the lane's concurrency claimed ahead, so requests never wait for a claim's
+    // round trip to the store (claimed heads count against the memory bound like any held delivery).
     const room = Math.min(
-      this.cfg.concurrency - this.inflight - this.storeReady.length,
+      2 * this.cfg.concurrency - this.storeReady.length,
       this.cfg.maxInMemory - this.memCount,
     );
     if (room <= 0) return;
