@@ -45,6 +45,8 @@ const batchStart = new WeakMap<SourceRecord, number>();
 const byRequest = new WeakMap<object, Sample>();
 const open = new Map<string, Sample>();
 let current: number | undefined;
+/** Latency samples are kept only once a 'reset' armed the probe (the memory figure never arms it). */
+let armed = false;
 let added: number[] = [];
 let queue: number[] = [];
 let pipeline: number[] = [];
@@ -78,7 +80,7 @@ Pipeline.prototype.handle = function (this: Pipeline, record: SourceRecord): voi
 
 const origAccept = Lane.prototype.accept;
 Lane.prototype.accept = function (this: Lane, d: MemoryDelivery): void {
-  if (current !== undefined && !open.has(d.eventId)) {
+  if (armed && current !== undefined && !open.has(d.eventId)) {
     const sample: Sample = { t0: current, accept: performance.now(), send: Number.NaN, resp: Number.NaN };
     open.set(d.eventId, sample);
     const settled = d.onSettled;
@@ -133,6 +135,7 @@ const round = (xs: number[]): number[] => xs.map((x) => Math.round(x * 1000) / 1
 process.on('message', (raw: unknown) => {
   const msg = raw as { type?: string; seq?: number };
   if (msg.type === 'reset') {
+    armed = true;
     added = [];
     queue = [];
     pipeline = [];

@@ -80,29 +80,39 @@ export function formatSummary(s: ProfileSummary, top: number): string {
   return lines.join('\n');
 }
 
-/** Summarise every .cpuprofile in `dir` (or one file); profiles are merged by adding their summaries. */
+function busyMs(s: ProfileSummary): number {
+  return s.totalMs - (s.buckets.find((b) => b.bucket === '((idle))')?.ms ?? 0);
+}
+
+/**
+ * Summarise the .cpuprofile files in `dir` (or one file). `node --cpu-prof` writes one file per thread
+ * (under tsx, the module loader's worker thread too): the thread with the most non-idle time is taken as
+ * the main thread and shown in full; the others get one line each.
+ */
 export async function summariseProfileDir(dirOrFile: string, top = 25): Promise<string> {
   const files = (await stat(dirOrFile)).isDirectory()
     ? (await readdir(dirOrFile)).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dirOrFile, f))
     : [dirOrFile];
   if (files.length === 0) return `  (no .cpuprofile in ${dirOrFile})`;
-  const merged: ProfileSummary = { totalMs: 0, functions: [], buckets: [] };
-  const fn = new Map<string, { name: string; where: string; ms: number }>();
-  const bucket = new Map<string, number>();
-  for (const f of files) {
-    const s = summariseProfile(JSON.parse(await readFile(f, 'utf8')) as CpuProfile);
-    merged.totalMs += s.totalMs;
-    for (const x of s.functions) {
-      const k = `${x.name}@${x.where}`;
-      const e = fn.get(k) ?? { ...x, ms: 0 };
-      e.ms += x.ms;
-      fn.set(k, e);
-    }
-    for (const b of s.buckets) bucket.set(b.bucket, (bucket.get(b.bucket) ?? 0) + b.ms);
+  const summaries = await Promise.all(
+    files.map(async (f) => ({
+      file: f,
+      s: summariseProfile(JSON.parse(await readFile(f, 'utf8')) as CpuProfile),
+    })),
+  );
+  summaries.sort((a, b) => busyMs(b.s) - busyMs(a.s));
+  const [main, ...others] = summaries;
+  const share = (s: ProfileSummary): string => `${((busyMs(s) / Math.max(1, s.totalMs)) * 100).toFixed(0)}%`;
+  const lines = [
+    `  main thread (${relative(ROOT, main!.file)}): ${(busyMs(main!.s) / 1000).toFixed(1)} s busy of ${(main!.s.totalMs / 1000).toFixed(1)} s (${share(main!.s)})`,
+    formatSummary(main!.s, top),
+  ];
+  for (const o of others) {
+    lines.push(
+      `  other thread (${relative(ROOT, o.file)}): ${(busyMs(o.s) / 1000).toFixed(1)} s busy of ${(o.s.totalMs / 1000).toFixed(1)} s (${share(o.s)})`,
+    );
   }
-  merged.functions = [...fn.values()].sort((a, b) => b.ms - a.ms);
-  merged.buckets = [...bucket.entries()].map(([b, ms]) => ({ bucket: b, ms })).sort((a, b) => b.ms - a.ms);
-  return formatSummary(merged, top);
+  return lines.join('\n');
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
