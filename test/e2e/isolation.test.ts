@@ -129,18 +129,24 @@ async function run(
 }
 
 describe('isolation', () => {
-  it.each<Mode>(['slow', 'hang', 'refuse'])('B %s: A and C unaffected, B loses nothing', async (mode) => {
-    // Each run is paired with a baseline run right before it, so both see the same machine load (other
-    // test files run beside this one).
-    const base = await run('absent');
-    const r = await run(mode);
-    console.log(
-      `isolation ${mode}: fast p50 ${r.p50} ms, p99 ${r.p99} ms (baseline p50 ${base.p50} ms, p99 ${base.p99} ms, ratio ${(r.p99 / base.p99).toFixed(2)}); B accounted ${r.bAccounted}/50, delivered ${r.bDelivered}`,
-    );
-    // 1.5× the baseline; on a shared 2-core machine some scheduling noise on a small baseline is not a
-    // regression, so differences under 100 ms pass too (the benchmark measures the ratio precisely).
-    expect(r.p99).toBeLessThanOrEqual(Math.max(1.5 * base.p99, base.p99 + 100));
-    expect(r.bAccounted).toBeGreaterThanOrEqual(B_PACKAGES * 5);
-    if (mode === 'slow') expect(r.bDelivered).toBe(B_PACKAGES * 5);
-  });
+  // A timing comparison on a shared 2-core machine: a second try absorbs a burst of outside load; a real
+  // isolation failure fails every try.
+  it.each<Mode>(['slow', 'hang', 'refuse'])(
+    'B %s: A and C unaffected, B loses nothing',
+    { retry: 2 },
+    async (mode) => {
+      // Each run is paired with a baseline run right before it, so both see the same machine load (other
+      // test files run beside this one).
+      const base = await run('absent');
+      const r = await run(mode);
+      console.log(
+        `isolation ${mode}: fast p50 ${r.p50} ms, p99 ${r.p99} ms (baseline p50 ${base.p50} ms, p99 ${base.p99} ms, ratio ${(r.p99 / base.p99).toFixed(2)}); B accounted ${r.bAccounted}/50, delivered ${r.bDelivered}`,
+      );
+      // 1.5× the baseline; on a shared 2-core machine some scheduling noise on a small baseline is not a
+      // regression, so differences under 100 ms pass too (the benchmark measures the ratio precisely).
+      expect(r.p99).toBeLessThanOrEqual(Math.max(1.5 * base.p99, base.p99 + 100));
+      expect(r.bAccounted).toBeGreaterThanOrEqual(B_PACKAGES * 5);
+      if (mode === 'slow') expect(r.bDelivered).toBe(B_PACKAGES * 5);
+    },
+  );
 });
