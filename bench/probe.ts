@@ -10,7 +10,8 @@
  *   t1   the delivery's onSettled('delivered') (the lane recorded the 2xx)
  * added = (t1 − t0) − (resp − send): the integrator's own time, without the HTTP round trip (loopback +
  * the customer's answer). Also reported: queue = send − t0, of which pipeline = accept − t0 (Lane.accept
- * called: decode, route, body built), post = t1 − resp, http = resp − send.
+ * called: decode, route, body built) and lane = create − accept (undici created the request: lane
+ * scheduling, breaker, signing); post = t1 − resp, http = resp − send.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -22,6 +23,7 @@ import type { BatchContext, SourceRecord } from '../src/intake/kafka-source.ts';
 interface Sample {
   t0: number;
   accept: number;
+  create: number;
   send: number;
   resp: number;
 }
@@ -32,6 +34,8 @@ export interface ProbeReport {
   queue: number[];
   /** Part of queue: batch handed to the pipeline → the lane accepted the delivery (decode, route, body). */
   pipeline: number[];
+  /** Part of queue: Lane.accept → undici created the request (lane scheduling, breaker, signing). */
+  lane: number[];
   http: number[];
   post: number[];
   /** Event-loop delay over the sampling window, ms (beyond the 10 ms sampling timer). */
@@ -39,6 +43,8 @@ export interface ProbeReport {
   /** CPU time of the integrator process over the window, ms (user + system). */
   cpuMs: number;
   windowMs: number;
+  /** New connections undici opened to customers during the window. */
+  connects: number;
 }
 
 const batchStart = new WeakMap<SourceRecord, number>();
@@ -50,6 +56,8 @@ let armed = false;
 let added: number[] = [];
 let queue: number[] = [];
 let pipeline: number[] = [];
+let lane: number[] = [];
+let connects = 0;
 let http: number[] = [];
 let post: number[] = [];
 const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -81,7 +89,13 @@ Pipeline.prototype.handle = function (this: Pipeline, record: SourceRecord): voi
 const origAccept = Lane.prototype.accept;
 Lane.prototype.accept = function (this: Lane, d: MemoryDelivery): void {
   if (armed && current !== undefined && !open.has(d.eventId)) {
-    const sample: Sample = { t0: current, accept: performance.now(), send: Number.NaN, resp: Number.NaN };
+    const sample: Sample = {
+      t0: current,
+      accept: performance.now(),
+      create: Number.NaN,
+      send: Number.NaN,
+      resp: Number.NaN,
+    };
     open.set(d.eventId, sample);
     const settled = d.onSettled;
     d.onSettled = (how: Settlement) => {
@@ -92,6 +106,7 @@ Lane.prototype.accept = function (this: Lane, d: MemoryDelivery): void {
         added.push(t1 - sample.t0 - rtt);
         queue.push(sample.send - sample.t0);
         pipeline.push(sample.accept - sample.t0);
+        lane.push(sample.create - sample.accept);
         http.push(rtt);
         post.push(t1 - sample.resp);
       }
@@ -115,6 +130,15 @@ function headerOf(headers: unknown, name: string): string | undefined {
   return undefined;
 }
 
+diagnosticsChannel.subscribe('undici:client:connected', () => {
+  connects += 1;
+});
+diagnosticsChannel.subscribe('undici:request:create', (message) => {
+  const { request } = message as { request: { headers: unknown } };
+  const id = headerOf(request.headers, 'webhook-id');
+  const sample = id === undefined ? undefined : open.get(id);
+  if (sample !== undefined && Number.isNaN(sample.create)) sample.create = performance.now();
+});
 diagnosticsChannel.subscribe('undici:client:sendHeaders', (message) => {
   const { request } = message as { request: { headers: unknown } };
   const id = headerOf(request.headers, 'webhook-id');
@@ -139,6 +163,8 @@ process.on('message', (raw: unknown) => {
     added = [];
     queue = [];
     pipeline = [];
+    lane = [];
+    connects = 0;
     http = [];
     post = [];
     loop.reset();
@@ -156,6 +182,7 @@ process.on('message', (raw: unknown) => {
       added: round(added),
       queue: round(queue),
       pipeline: round(pipeline),
+      lane: round(lane),
       http: round(http),
       post: round(post),
       // The histogram holds whole timer intervals: subtract the 10 ms resolution to get the delay.
@@ -166,6 +193,7 @@ process.on('message', (raw: unknown) => {
       },
       cpuMs: (cpu.user + cpu.system) / 1000,
       windowMs: performance.now() - windowStart,
+      connects,
     };
     process.send?.({ seq: msg.seq, data: report });
   }

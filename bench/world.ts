@@ -97,6 +97,9 @@ export interface LedgerStats {
 export interface DeliveryRecord {
   eventId: string;
   packageId: string | null;
+  /** data.id (the row id, increasing per package in the bench's load). */
+  position: string | null;
+  outOfOrder: boolean;
   occurredAt: string | null;
   receivedAt: string;
   duplicate: boolean;

@@ -42,6 +42,8 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
   let drainMs = Number.NaN;
   const lostBy: Record<string, number> = {};
   const detail: string[] = [];
+  const outOfOrder: string[] = [];
+  let warnings: string[] = [];
   try {
     await integrator.assigned();
     const producing = producePaced(world.producer, run.topic, new EventStream(`out-${kind}`, mix, 2000), 200);
@@ -74,11 +76,32 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
         `customer="${id}",outcome="dead_lettered"`,
       );
       lostBy[id] = Math.max(0, want - got.unique - dead);
+      if (got.outOfOrder > 0) {
+        // Keep the evidence: every delivery of the packages the ledger judged out of order, and what the
+        // integrator logged at warn and above.
+        const { deliveries } = await mocks.deliveries(id);
+        const pkgs = new Set(deliveries.filter((d) => d.outOfOrder).map((d) => d.packageId));
+        for (const pkg of pkgs) {
+          const seq = deliveries
+            .filter((d) => d.packageId === pkg)
+            .map(
+              (d) =>
+                `#${d.position} at ${d.receivedAt.slice(11, 23)}${d.duplicate ? ' dup' : ''}${d.outOfOrder ? ' OUT-OF-ORDER' : ''}`,
+            );
+          mode.log(`${kind} outage: ${id} package ${pkg}: ${seq.join(', ')}`);
+          outOfOrder.push(`${pkg}: ${seq.join(', ')}`);
+        }
+      }
       detail.push(
         `${id}: ${want} produced, ${got.unique} delivered, ${dead} dead-lettered, ${got.duplicates} duplicates, ${got.outOfOrder} out of order`,
       );
     }
     if (Object.values(lostBy).every((n) => n === 0)) drainMs = Date.now() - upAt;
+    warnings = integrator
+      .output()
+      .split('\n')
+      .filter((l) => /"level":(40|50|60)/.test(l))
+      .map((l) => l.slice(0, 400));
     mode.log(
       `${kind} outage: resumed ${(resumeMs / 1000).toFixed(1)} s after up; ${detail.join('; ')}; failed producer sends ${stats.failedSends}`,
     );
@@ -117,7 +140,7 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
     notes: [
       `200 events/s on 4 partitions${kind === 'redis' ? ' to customer-1 and customer-3 (20 % 503, retries parked in Redis; retry 200 ms–1 s, 50 attempts)' : ' to customer-1'} (10 ms, concurrency 8); ${settings.beforeMs / 1000} s, then ${kind === 'broker' ? 'the broker down' : 'redis-server stopped'} for ${settings.downMs / 1000} s, then producing ${settings.afterMs / 1000} s more; drain limit ${settings.drainMs / 1000} s; one run.`,
     ],
-    raw: { resumeMs, drainMs, lostBy, detail },
+    raw: { resumeMs, drainMs, lostBy, detail, outOfOrder, warnings },
   };
 }
 
