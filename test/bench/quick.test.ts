@@ -43,7 +43,7 @@ describe('bench --quick', () => {
       ({ stdout } = await execFileAsync(
         process.execPath,
         ['--import', 'tsx', join(ROOT, 'bench/main.ts'), '--quick', '--json', json],
-        { cwd: ROOT, timeout: 280_000, maxBuffer: 16 * 1024 * 1024 },
+        { cwd: ROOT, timeout: 330_000, maxBuffer: 16 * 1024 * 1024 },
       ));
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
@@ -82,5 +82,5 @@ describe('bench --quick', () => {
     for (const x of one('slow customer', /deliveries\/s/)) expect(x).toBeGreaterThan(0.3);
     for (const x of one('memory', /max RSS/)) expect(x).toBeLessThan(2048);
     for (const x of one('crash loop', /duplicates/)) expect(x).toBeLessThanOrEqual(3);
-  }, 300_000);
+  }, 360_000);
 });
