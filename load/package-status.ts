@@ -23,6 +23,12 @@ export interface PackageStatusRow extends PackageStatusInsert {
   created_at: Date | string;
 }
 
+/** A row as JSON carries it (webhook `data`, tracking API answers): `id` a number, `created_at` ISO text. */
+export interface PackageStatusJson extends PackageStatusInsert {
+  id: number;
+  created_at: string;
+}
+
 export const PACKAGE_STATUS_COLUMNS = [
   'id',
   'package_id',

@@ -1,24 +1,13 @@
 /** The tracking API's reads and writes of `package_status`. */
 import type pg from 'pg';
 import { STATUS } from '../package-status.ts';
+import type { PackageStatusInsert, PackageStatusJson } from '../package-status.ts';
 
-export interface PackageEvent {
-  id: number;
-  package_id: string;
-  customer_id: string;
-  status: string;
-  actual_address: string;
-  next_address: string | null;
-  created_at: string;
-}
+export type PackageEvent = PackageStatusJson;
 
-interface DbRow {
+/** As node-postgres returns it: int8 as text, TIMESTAMPTZ as a Date. */
+interface DbRow extends PackageStatusInsert {
   id: string;
-  package_id: string;
-  customer_id: string;
-  status: string;
-  actual_address: string;
-  next_address: string | null;
   created_at: Date;
 }
 

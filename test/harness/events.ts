@@ -3,24 +3,19 @@
  * and JsonConverter publishes them, keyed by package_id (message.key.columns), with increasing LSNs.
  */
 import type { Producer } from 'kafkajs';
+import { STATUS } from '../../load/package-status.ts';
+import type { PackageStatusJson } from '../../load/package-status.ts';
 
 export const STATUSES = [
-  'Package Posted',
-  'In Transit',
-  'In Transit',
-  'Out for Delivery',
-  'Package Delivered',
+  STATUS.posted,
+  STATUS.inTransit,
+  STATUS.inTransit,
+  STATUS.outForDelivery,
+  STATUS.delivered,
 ];
 
-export interface Row {
-  id: number;
-  package_id: string;
-  customer_id: string;
-  status: string;
-  actual_address: string;
-  next_address: string | null;
-  created_at: string;
-}
+/** A `package_status` row as the connector carries it (id a number, created_at ISO text). */
+export type Row = PackageStatusJson;
 
 export interface KafkaMessage {
   key: string;
