@@ -410,10 +410,9 @@ export class Lane {
     const aborted = this.abort.signal.aborted && outcome.result === 'network';
     try {
       if (outcome.result === 'breaker_open' || aborted) {
-        this.metrics.attempts.inc(
-          { customer: this.id, result: 'breaker_open' },
-          outcome.result === 'breaker_open' ? 1 : 0,
-        );
+        // A shutdown abort is not an attempt; a breaker rejection is counted as one refused.
+        if (outcome.result === 'breaker_open')
+          this.metrics.attempts.inc({ customer: this.id, result: 'breaker_open' });
         await this.giveBack(item);
         return;
       }
@@ -659,7 +658,7 @@ export class Lane {
     this.lastRefresh = now;
     try {
       this.parkedTotal = await this.store.parkedCount(this.id);
-      this.updateParkedGauge();
+      this.metrics.retryQueueDepth.set({ customer: this.id }, this.parkedTotal);
       if (this.parkedTotal > 0) {
         for (const shard of this.owned) {
           if (this.parkedShards.has(shard)) continue;
@@ -671,10 +670,6 @@ export class Lane {
     } finally {
       this.refreshing = false;
     }
-  }
-
-  private updateParkedGauge(): void {
-    this.metrics.retryQueueDepth.set({ customer: this.id }, this.parkedTotal);
   }
 
   // ───────────────────────────── ownership ─────────────────────────────
