@@ -1,7 +1,7 @@
 # The integrator's image. The same image also runs the mock customers, the load generator and the tracking
 # API (docker-compose.yml gives each its own `command:`).
 
-FROM node:22-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -11,7 +11,7 @@ COPY mock-customers ./mock-customers
 COPY load ./load
 RUN npm run build
 
-FROM node:22-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -44,8 +44,8 @@ export async function crashLoop(world: World, mode: BenchMode): Promise<FigureRe
     window: number;
     restartMs: number;
   }[] = [];
-  let result = { unique: 0, received: 0, duplicates: 0, outOfOrder: 0, timedOut: true };
-  let produced = 0;
+  let result: Awaited<ReturnType<typeof waitUnique>>;
+  let produced: number;
   try {
     for (let k = 0; k < kills; k++) {
       const t = Date.now();

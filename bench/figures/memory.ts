@@ -48,13 +48,13 @@ export async function memory(world: World, mode: BenchMode): Promise<FigureResul
   const liveHeap = async (): Promise<number> =>
     (await integrator.probe<{ heapUsed: number }>({ type: 'gc' })).heapUsed;
   let liveStart = Number.NaN;
-  let liveEnd = Number.NaN;
+  let liveEnd: number;
   let liveStartAt = 0;
-  let liveEndAt = 0;
+  let liveEndAt: number;
   const samples: { t: number; rss: number; heap: number }[] = [];
   let lost = 0;
-  let lag = 0;
-  let parked = 0;
+  let lag: number;
+  let parked: number;
   try {
     await integrator.assigned();
     const producing = producePaced(

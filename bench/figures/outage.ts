@@ -43,7 +43,7 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
   const lostBy: Record<string, number> = {};
   const detail: string[] = [];
   const outOfOrder: string[] = [];
-  let warnings: string[] = [];
+  let warnings: string[];
   try {
     await integrator.assigned();
     const producing = producePaced(world.producer, run.topic, new EventStream(`out-${kind}`, mix, 2000), 200);

@@ -37,7 +37,7 @@ export async function slowCustomer(world: World, mode: BenchMode): Promise<Figur
   });
   const ideal = CONCURRENCY / (settings.latencyMs / 1000);
   const ratios: number[] = [];
-  let parked = 0;
+  let parked: number;
   const producing = producePaced(
     world.producer,
     run.topic,

@@ -38,7 +38,7 @@ const FIGURES = [
 describe('bench --quick', () => {
   it('runs every figure end to end and prints a well-formed table with nothing lost', async () => {
     const json = join(dir, 'quick.json');
-    let stdout = '';
+    let stdout: string;
     try {
       ({ stdout } = await execFileAsync(
         process.execPath,
@@ -49,6 +49,7 @@ describe('bench --quick', () => {
       const e = err as { stdout?: string; stderr?: string; message: string };
       throw new Error(
         `bench --quick failed: ${e.message}\n${e.stdout ?? ''}\n${(e.stderr ?? '').slice(-6000)}`,
+        { cause: err },
       );
     }
     const cells = parseTable(stdout);

@@ -45,8 +45,10 @@ export async function dockerCompose(args: string[]): Promise<{ stdout: string; s
     });
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error(INSTALL_HINT);
-    throw new Error(`docker-compose ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+    if (e.code === 'ENOENT') throw new Error(INSTALL_HINT, { cause: error });
+    throw new Error(`docker-compose ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`, {
+      cause: error,
+    });
   }
 }
 

@@ -54,7 +54,9 @@ function mockBinary(): Promise<string> {
     } catch (err) {
       await rm(tmp, { force: true });
       const stderr = (err as { stderr?: unknown }).stderr;
-      throw new Error(`compiling ${SOURCE} failed: ${typeof stderr === 'string' ? stderr : String(err)}`);
+      throw new Error(`compiling ${SOURCE} failed: ${typeof stderr === 'string' ? stderr : String(err)}`, {
+        cause: err,
+      });
     }
     return bin;
   })();

@@ -100,7 +100,9 @@ async function run(as: RunAs, file: string, args: string[], timeoutMs: number): 
     await execFileAsync(cmd, cmdArgs, { timeout: timeoutMs, cwd: tmpdir() });
   } catch (error) {
     const e = error as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`${file} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`${file} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`, {
+      cause: error,
+    });
   }
 }
 
