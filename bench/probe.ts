@@ -18,7 +18,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Pipeline } from '../src/pipeline.ts';
 import { Lane } from '../src/lanes/lane.ts';
 import type { MemoryDelivery, Settlement } from '../src/lanes/lane.ts';
-import type { BatchContext, SourceRecord } from '../src/intake/kafka-source.ts';
+import type { BatchContext, SourceRecord } from '../src/intake/source.ts';
 
 interface Sample {
   t0: number;

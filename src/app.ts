@@ -4,7 +4,7 @@
  */
 import type { Config } from './config/config.ts';
 import { createKafkaSource } from './intake/kafka-source.ts';
-import type { Source } from './intake/kafka-source.ts';
+import type { Source } from './intake/source.ts';
 import { Lane } from './lanes/lane.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
 import type { RetryStore } from './store/port.ts';

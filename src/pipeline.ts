@@ -4,7 +4,7 @@
  * prefixes into Kafka commits. Nothing here waits for a customer.
  */
 import { decodeRecord } from './intake/debezium.ts';
-import type { SourceRecord, BatchContext } from './intake/kafka-source.ts';
+import type { SourceRecord, BatchContext } from './intake/source.ts';
 import { eventId, orderingKeyOf, serialiseBody, webhookBody } from './routing/webhook.ts';
 import { compileMatch, route } from './routing/match.ts';
 import type { Route } from './routing/match.ts';

@@ -4,46 +4,11 @@
  * told to, and never commits on its own (`autoCommit: false`): the commit point is the pipeline's call.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import type { Consumer, Admin, LogEntry } from 'kafkajs';
+import type { Consumer, Admin, IHeaders, LogEntry } from 'kafkajs';
 import type { Logger } from '../observe/logger.ts';
+import type { Source, SourceRecord } from './source.ts';
 
-export interface SourceRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-}
-
-export interface BatchContext {
-  topic: string;
-  partition: number;
-  /** Keep group membership alive during long waits (e.g. a store outage). */
-  heartbeat(): Promise<void>;
-  /** False once the consumer is stopping or the batch went stale (rebalance). */
-  isRunning(): boolean;
-  /** Tell the client this record is in our hands, so the next fetch starts after it. Not a commit. */
-  resolveOffset(offset: string): void;
-}
-
-export interface SourceHandlers {
-  onBatch(records: SourceRecord[], ctx: BatchContext): Promise<void>;
-  /** The full assignment after a (re)join. */
-  onAssignment(assigned: { topic: string; partition: number }[]): Promise<void>;
-  /** The group started rebalancing: partitions may move; an assignment follows. */
-  onRebalancing?(): void;
-  /** The consumer stopped for good (a non-retriable error): the process should exit and be restarted. */
-  onFatal?(err: Error): void;
-}
-
-export interface Source {
-  start(handlers: SourceHandlers): Promise<void>;
-  commit(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
-  ping(timeoutMs: number): Promise<void>;
-  /** Stop fetching; batches under way finish; membership and commits still work. */
-  pause(): void;
-  stop(): Promise<void>;
-}
+export type { Source, SourceRecord, BatchContext, SourceHandlers } from './source.ts';
 
 export interface KafkaSourceOptions {
   brokers: string[];
@@ -54,6 +19,13 @@ export interface KafkaSourceOptions {
   maxWaitMs: number;
   log: Logger;
   partitionsConsumedConcurrently?: number;
+}
+
+function headersOf(h: IHeaders | undefined): SourceRecord['headers'] {
+  if (!h) return undefined;
+  const out: NonNullable<SourceRecord['headers']> = {};
+  for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? v[0] : v;
+  return out;
 }
 
 function kafkaLogger(log: Logger) {
@@ -118,6 +90,8 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
             offset: m.offset,
             key: m.key,
             value: m.value,
+            headers: headersOf(m.headers),
+            timestamp: m.timestamp,
           }));
           await handlers.onBatch(records, {
             topic: batch.topic,
@@ -140,6 +114,14 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
         if (type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION') rebalancing?.();
         throw err;
       }
+    },
+    async rewind({ topic, partition }) {
+      admin ??= kafka.admin({ retry: { retries: 0 } });
+      await admin.connect();
+      const [committed] = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
+      const at = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+      // No committed offset yet: from the beginning, as the subscription does (fromBeginning).
+      consumer.seek({ topic, partition, offset: at === '-1' ? '0' : at });
     },
     async ping(timeoutMs) {
       admin ??= kafka.admin({ retry: { retries: 0 } });

@@ -17,7 +17,7 @@
  * - `pause()` stops fetching (the batch under way finishes), `resume()` fetches again, `stop()` ends for good
  *   (`ctx.isRunning()` turns false, running batches are awaited).
  */
-import type { BatchContext, Source, SourceHandlers, SourceRecord } from './kafka-source.ts';
+import type { BatchContext, Source, SourceHandlers, SourceRecord } from './source.ts';
 
 export const DEFAULT_MEMORY_TOPIC = 'dbserver1.public.package_status';
 
@@ -58,6 +58,8 @@ interface PartitionLog {
   running: Promise<void> | null;
   scheduled: boolean;
   retryTimer: NodeJS.Timeout | null;
+  /** Bumped by `rewind`: a batch handed out before it no longer moves the fetch position. */
+  epoch: number;
 }
 
 const SEED = 0x9747b28c;
@@ -136,6 +138,7 @@ export class MemorySource implements Source {
       running: null,
       scheduled: false,
       retryTimer: null,
+      epoch: 0,
     }));
   }
 
@@ -190,6 +193,14 @@ export class MemorySource implements Source {
       log.committed = Number(o.offset);
       this.trim(log);
     }
+  }
+
+  async rewind(tp: { topic: string; partition: number }): Promise<void> {
+    const log = tp.topic === this.topic ? this.logs[tp.partition] : undefined;
+    if (!log) throw new RangeError(`unknown topic-partition ${tp.topic}/${tp.partition}`);
+    log.epoch += 1;
+    log.position = log.committed ?? 0;
+    this.schedule(log);
   }
 
   async ping(_timeoutMs: number): Promise<void> {
@@ -294,6 +305,7 @@ export class MemorySource implements Source {
       },
     };
     let failed = false;
+    const epoch = log.epoch;
     log.running = (async () => {
       try {
         await handlers.onBatch(batch, ctx);
@@ -303,8 +315,9 @@ export class MemorySource implements Source {
       }
     })().then(() => {
       log.running = null;
-      const progressed = resolved !== null;
-      if (resolved !== null) log.position = resolved + 1;
+      const current = epoch === log.epoch;
+      const progressed = resolved !== null || !current;
+      if (resolved !== null && current) log.position = resolved + 1;
       this.trim(log);
       if (this.stopped) return;
       if (failed || !progressed) {

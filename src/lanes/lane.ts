@@ -764,6 +764,10 @@ export class Lane {
     return dead.length;
   }
 
+  async discard(ids: string[]): Promise<number> {
+    return this.store.discardDeadLetters(this.id, ids);
+  }
+
   private notifyIdle(): void {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];

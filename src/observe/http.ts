@@ -14,6 +14,8 @@ export interface CustomerLane {
   snapshot(): object;
   setPaused(paused: boolean): void;
   replay(ids?: string[]): Promise<number>;
+  /** Delete dead letters for good; returns how many there were. */
+  discard(ids: string[]): Promise<number>;
 }
 
 export interface HttpDeps {
@@ -127,9 +129,12 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     return { replayed };
   });
   app.get('/poison', { preHandler: admin }, async (req, reply) => {
-    const limit = intParam((req.query as Record<string, unknown>).limit, 'limit', 100, 1, 10_000);
+    const q = req.query as Record<string, unknown>;
+    const offset = intParam(q.offset, 'offset', 0, 0, 1e9);
+    const limit = intParam(q.limit, 'limit', 100, 1, 500);
+    if (typeof offset !== 'number') return reply.code(400).send({ ...offset, field: 'offset' });
     if (typeof limit !== 'number') return reply.code(400).send({ ...limit, field: 'limit' });
-    return { items: await deps.store.listPoison(limit) };
+    return deps.store.listPoison(offset, limit);
   });
   return app;
 }

@@ -168,8 +168,16 @@ export class MemoryRetryStore implements RetryStore {
     if (this.poison.length > POISON_KEEP) this.poison.length = POISON_KEEP;
   }
 
-  async listPoison(limit: number): Promise<PoisonRecord[]> {
-    return this.poison.slice(0, limit);
+  async discardDeadLetters(customer: string, ids: string[]): Promise<number> {
+    const m = this.dead.get(customer);
+    if (!m) return 0;
+    let n = 0;
+    for (const id of ids) if (m.delete(id)) n += 1;
+    return n;
+  }
+
+  async listPoison(offset: number, limit: number) {
+    return { total: this.poison.length, items: this.poison.slice(offset, offset + limit) };
   }
 
   async ping(): Promise<void> {}

@@ -100,8 +100,11 @@ export interface RetryStore {
   ): Promise<{ total: number; items: DeadLetter[] }>;
   /** Remove dead letters (all, or the given ids) and return them, for replay. */
   takeDeadLetters(customer: string, ids?: string[]): Promise<DeadLetter[]>;
+  /** Delete the given dead letters for good; returns how many there were. */
+  discardDeadLetters(customer: string, ids: string[]): Promise<number>;
   recordPoison(record: PoisonRecord): Promise<void>;
-  listPoison(limit: number): Promise<PoisonRecord[]>;
+  /** Poison messages, newest first. */
+  listPoison(offset: number, limit: number): Promise<{ total: number; items: PoisonRecord[] }>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

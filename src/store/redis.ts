@@ -353,9 +353,23 @@ export class RedisRetryStore implements RetryStore {
       .exec();
   }
 
-  async listPoison(limit: number): Promise<PoisonRecord[]> {
-    const raw = await this.redis.lrange(`${this.prefix}:poison`, 0, limit - 1);
-    return raw.map((r) => JSON.parse(r) as PoisonRecord);
+  async discardDeadLetters(customer: string, ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const [removed] = (await this.redis
+      .multi()
+      .hdel(this.dlq(customer), ...ids)
+      .zrem(this.dlqIdx(customer), ...ids)
+      .exec()) as [[Error | null, number], [Error | null, number]];
+    return removed[1];
+  }
+
+  async listPoison(offset: number, limit: number) {
+    const key = `${this.prefix}:poison`;
+    const [total, raw] = await Promise.all([
+      this.redis.llen(key),
+      this.redis.lrange(key, offset, offset + limit - 1),
+    ]);
+    return { total, items: raw.map((r) => JSON.parse(r) as PoisonRecord) };
   }
 
   async ping(): Promise<void> {

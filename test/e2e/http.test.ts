@@ -153,7 +153,11 @@ describe('HTTP surface', () => {
 
   it('poison is listed for inspection', async () => {
     await source.push(keyOf('PKG-H3'), '{"not json');
-    await eventually(async () => (await integrator.store.listPoison(10)).length === 1, 5000, 'poison stored');
+    await eventually(
+      async () => (await integrator.store.listPoison(0, 10)).total === 1,
+      5000,
+      'poison stored',
+    );
     const res = (await (await get('/poison', { authorization: `Bearer ${TOKEN}` })).json()) as {
       items: { reason: string }[];
     };

@@ -70,7 +70,7 @@ it('delivers every fixture change event, records poison with its position and re
     const sent = receiver.requests.map((r) => r.raw).join('\n');
     expect(sent).not.toContain('__debezium_unavailable_value');
 
-    const stored = await integrator.store.listPoison(100);
+    const stored = (await integrator.store.listPoison(0, 100)).items;
     expect(stored).toHaveLength(
       poison.length + fixtureRecords.filter((r) => decodeRecord(r).kind === 'poison').length,
     );

@@ -1,5 +1,5 @@
 /** A Source the test drives by hand: one partition, records pushed one by one (no broker needed). */
-import type { Source, SourceHandlers, SourceRecord } from '../../src/intake/kafka-source.ts';
+import type { Source, SourceHandlers, SourceRecord } from '../../src/intake/source.ts';
 
 export class HandSource implements Source {
   commits: { topic: string; partition: number; offset: string }[] = [];
@@ -28,6 +28,10 @@ export class HandSource implements Source {
   }
   async commit(offsets: { topic: string; partition: number; offset: string }[]) {
     this.commits.push(...offsets);
+  }
+  rewinds: { topic: string; partition: number }[] = [];
+  async rewind(tp: { topic: string; partition: number }) {
+    this.rewinds.push(tp);
   }
   async ping() {
     if (!this.brokerUp) throw new Error('broker down');

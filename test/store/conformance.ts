@@ -188,8 +188,18 @@ export function storeConformance(name: string, make: () => Promise<RetryStore>):
       const p = { topic: 't', partition: 0, reason: 'invalid_json', key: null, value: '{', at: 1 };
       await store.recordPoison({ ...p, offset: '1' });
       await store.recordPoison({ ...p, offset: '2' });
-      const list = await store.listPoison(2);
-      expect(list.map((x) => x.offset)).toEqual(['2', '1']);
+      await store.recordPoison({ ...p, offset: '3' });
+      const page = await store.listPoison(1, 2);
+      expect(page.total).toBe(3);
+      expect(page.items.map((x) => x.offset)).toEqual(['2', '1']);
+    });
+
+    it('discards dead letters for good', async () => {
+      await store.addDeadLetter(d({ eventId: 'evt_a', deliveryId: `${customer}/evt_a` }), 'HTTP 400', 1);
+      await store.addDeadLetter(d({ eventId: 'evt_b', deliveryId: `${customer}/evt_b` }), 'HTTP 400', 2);
+      expect(await store.discardDeadLetters(customer, ['evt_a', 'evt_missing'])).toBe(1);
+      const left = await store.listDeadLetters(customer, 0, 10);
+      expect(left.items.map((x) => x.id)).toEqual(['evt_b']);
     });
 
     it('answers ping', async () => {

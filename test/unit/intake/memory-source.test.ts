@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Partitioners } from 'kafkajs';
 import { MemorySource, murmur2, partitionForKey } from '../../../src/intake/memory-source.ts';
-import type { BatchContext, SourceHandlers, SourceRecord } from '../../../src/intake/kafka-source.ts';
+import type { BatchContext, SourceHandlers, SourceRecord } from '../../../src/intake/source.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { createIntegrator } from '../../../src/app.ts';
 import { createLogger } from '../../../src/observe/logger.ts';
