@@ -18,6 +18,7 @@ import { createHttpServer } from './observe/http.ts';
 import { Pipeline } from './pipeline.ts';
 import type { SettleListener } from './pipeline.ts';
 import { AuditTrail } from './commit/audit.ts';
+import type { DeliveryObserver } from './observe/delivery-events.ts';
 
 export interface IntegratorOptions {
   /** Called when the integrator cannot go on (the Kafka consumer gave up): stop and exit non-zero. */
@@ -27,6 +28,8 @@ export interface IntegratorOptions {
   source?: Source;
   metrics?: Metrics;
   onSettle?: SettleListener;
+  /** Told about every change and every step of every delivery. */
+  observer?: DeliveryObserver;
 }
 
 export interface Integrator {
@@ -73,6 +76,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         store,
         metrics,
         log,
+        observer: opts.observer,
         parkAfterMs: config.parkAfterMs,
         sender: createHttpSender({
           url: customer.url,
@@ -89,7 +93,16 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
           audit?.record(info);
         }
       : undefined;
-  const pipeline = new Pipeline(lanes, config.customers, store, metrics, log, Date.now, onSettle);
+  const pipeline = new Pipeline(
+    lanes,
+    config.customers,
+    store,
+    metrics,
+    log,
+    Date.now,
+    onSettle,
+    opts.observer,
+  );
 
   const http = createHttpServer({
     lanes,

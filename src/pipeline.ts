@@ -16,6 +16,9 @@ import { POISON_VALUE_MAX } from './store/port.ts';
 import type { Metrics } from './observe/metrics.ts';
 import type { Logger } from './observe/logger.ts';
 import type { CustomerConfig } from './config/customers.ts';
+import type { DeliveryObserver } from './observe/delivery-events.ts';
+import { NO_OBSERVER } from './observe/delivery-events.ts';
+import { scalarText } from './intake/json.ts';
 
 /** Lanes' intake backlog above which fetching waits (store writes are slower than Kafka reads). */
 const BACKLOG_LIMIT = 20_000;
@@ -38,6 +41,7 @@ export class Pipeline {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
     private readonly onSettle?: SettleListener,
+    private readonly observer: DeliveryObserver = NO_OBSERVER,
   ) {
     const byId = new Map(lanes.map((l) => [l.id, l]));
     this.routes = customers.map((c) => ({ target: byId.get(c.id)!, matches: compileMatch(c.match) }));
@@ -141,10 +145,22 @@ export class Pipeline {
     const id = eventId(event);
     const targets = route(this.routes, event.row);
     tracker.track(offset, targets.length);
-    if (targets.length === 0) return;
     const body = serialiseBody(webhookBody(event, id, this.now), event.lossless);
     const orderingKey = orderingKeyOf(event, id);
     const now = this.now();
+    const label = scalarText(event.row.status) ?? null;
+    this.observer.change({
+      at: now,
+      eventId: id,
+      packageId: orderingKey,
+      type: event.type,
+      label,
+      occurredAt: event.source.tsMs,
+      source: { topic, partition, offset: record.offset },
+      customers: targets.map((l) => l.id),
+      body,
+    });
+    if (targets.length === 0) return;
     for (const lane of targets) {
       lane.accept({
         deliveryId: `${lane.id}/${id}`,
@@ -157,6 +173,7 @@ export class Pipeline {
         attempts: 0,
         lastError: null,
         firstSeenAt: now,
+        label,
         onSettled: (how) => {
           tracker.settle(offset);
           this.onSettle?.({ customer: lane.id, eventId: id, how, shard, offset: record.offset });

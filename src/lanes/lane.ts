@@ -24,6 +24,8 @@ import type { Sender } from '../delivery/http-sender.ts';
 import type { ParkedDelivery, RetryStore } from '../store/port.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Logger } from '../observe/logger.ts';
+import type { DeliveryObserver, DeliveryStep } from '../observe/delivery-events.ts';
+import { NO_OBSERVER } from '../observe/delivery-events.ts';
 import {
   BREAKER_GAUGE,
   CountedFailure,
@@ -62,6 +64,8 @@ export interface LaneDeps {
   store: RetryStore;
   metrics: Metrics;
   log: Logger;
+  /** Told about every step of every delivery (the delivery log, the live stream). */
+  observer?: DeliveryObserver;
   now?: () => number;
   random?: () => number;
   /** How often parked shards are polled for due work. */
@@ -107,6 +111,7 @@ function plain(d: ParkedDelivery): ParkedDelivery {
     attempts: d.attempts,
     lastError: d.lastError,
     firstSeenAt: d.firstSeenAt,
+    label: d.label ?? null,
   };
 }
 
@@ -118,6 +123,7 @@ export class Lane {
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly observer: DeliveryObserver;
   private readonly random: () => number;
   private readonly pollMs: number;
   private readonly parkAfterMs: number;
@@ -160,6 +166,7 @@ export class Lane {
     this.metrics = deps.metrics;
     this.log = deps.log.child({ customer: this.id });
     this.now = deps.now ?? Date.now;
+    this.observer = deps.observer ?? NO_OBSERVER;
     this.random = deps.random ?? Math.random;
     this.pollMs = deps.pollMs ?? 200;
     this.parkAfterMs = deps.parkAfterMs ?? 2000;
@@ -194,6 +201,7 @@ export class Lane {
   /** Take a delivery. Never blocks on this customer's speed; at worst it waits for a store write. */
   accept(d: MemoryDelivery): void {
     if (this.stopping) throw new Error(`lane ${this.id} is stopping`);
+    this.emit(d, { kind: 'accepted' });
     if (this.intake.length === 0 && !this.intakeRunning && this.memCount < this.cfg.maxInMemory) {
       // Fast path: nothing of this package can be in the store.
       if (this.queues.canAppend(d) || (!this.queues.has(d) && !this.parkedShards.has(d.shard))) {
@@ -203,6 +211,17 @@ export class Lane {
     }
     this.intake.push(d);
     void this.runIntake();
+  }
+
+  private emit(d: ParkedDelivery, step: DeliveryStep): void {
+    this.observer.delivery({
+      at: this.now(),
+      customer: this.id,
+      eventId: d.eventId,
+      packageId: d.orderingKey,
+      label: d.label ?? null,
+      ...step,
+    });
   }
 
   /** Deliveries waiting for a store decision (the caller may hold back fetching while this is high). */
@@ -250,7 +269,10 @@ export class Lane {
           const parkedNow = new Set<string>();
           candidates.forEach((d, i) => {
             const key = packageKey(d);
-            if (appended[i]) return this.settleMemory(d, 'parked', false);
+            if (appended[i]) {
+              this.emit(d, { kind: 'parked', why: 'capacity', dueAt: null });
+              return this.settleMemory(d, 'parked', false);
+            }
             const room = this.memCount < this.cfg.maxInMemory;
             const inMemory = this.queues.has(d);
             if (parkedNow.has(key) || (inMemory && !this.queues.canAppend(d))) toPark.push(d);
@@ -281,6 +303,7 @@ export class Lane {
     await this.store.park(items.map((d) => ({ delivery: plain(d), dueAt: now })));
     for (const d of items) {
       this.parkedShards.add(d.shard);
+      this.emit(d, { kind: 'parked', why: 'capacity', dueAt: now });
       this.settleMemory(d, 'parked', false);
     }
   }
@@ -391,6 +414,7 @@ export class Lane {
   private async attempt(item: Item): Promise<void> {
     const d = item.d;
     const started = this.now();
+    this.emit(d, { kind: 'sending', attempt: d.attempts + 1 });
     let outcome: Outcome;
     try {
       outcome = await this.send(d);
@@ -417,6 +441,14 @@ export class Lane {
         return;
       }
       this.metrics.attempts.inc({ customer: this.id, result: outcome.result });
+      this.emit(d, {
+        kind: 'attempted',
+        attempt: d.attempts + 1,
+        result: outcome.result,
+        httpStatus: outcome.status,
+        durationMs: finished - started,
+        detail: outcome.detail,
+      });
       this.metrics.attemptDuration.observe({ customer: this.id }, (finished - started) / 1000);
       this.latency.add(finished - started);
       const attempted = {
@@ -429,6 +461,11 @@ export class Lane {
           this.metrics.endToEnd.observe({ customer: this.id }, Math.max(0, finished - d.commitTsMs) / 1000);
         }
         this.metrics.deliveries.inc({ customer: this.id, outcome: 'delivered' });
+        this.emit(d, {
+          kind: 'delivered',
+          attempts: attempted.attempts,
+          endToEndMs: d.commitTsMs === null ? null : Math.max(0, finished - d.commitTsMs),
+        });
         await this.finish(item, 'delivered');
       } else if (outcome.decision === 'dead') {
         await this.deadLetter(item, attempted, `permanent failure: ${outcome.detail}`);
@@ -451,6 +488,7 @@ export class Lane {
             },
             'delivery will be retried',
           );
+          this.emit(d, { kind: 'parked', why: 'retry', dueAt: finished + plan.delayMs });
           await this.retryLater(item, attempted, finished + plan.delayMs);
         }
       }
@@ -491,6 +529,7 @@ export class Lane {
     if (item.source === 'store') await this.store.deadLetterHead(d, reason, now);
     else await this.store.addDeadLetter(d, reason, now);
     this.metrics.deliveries.inc({ customer: this.id, outcome: 'dead_lettered' });
+    this.emit(d, { kind: 'dead', attempts: d.attempts, reason });
     await this.finish(item, 'dead');
   }
 
@@ -560,7 +599,11 @@ export class Lane {
         });
       }
       await write;
-      for (const d of queued) this.settleMemory(d, 'parked');
+      for (const d of queued) {
+        this.emit(d, { kind: 'parked', why: 'slow', dueAt: now });
+        this.settleMemory(d, 'parked');
+      }
+      for (const item of checkpointed) this.emit(item.d, { kind: 'parked', why: 'slow', dueAt: null });
       this.log.debug(
         { event: 'spill', packages: victims.length, deliveries: items.length },
         'slow work parked',
@@ -697,7 +740,9 @@ export class Lane {
       this.owned.delete(s);
       this.parkedShards.delete(s);
     }
-    const dropped = this.queues.takeWaiting((d) => set.has(d.shard), false).length;
+    const taken = this.queues.takeWaiting((d) => set.has(d.shard), false);
+    for (const d of taken) this.emit(d, { kind: 'dropped' });
+    const dropped = taken.length;
     if (dropped > 0) {
       this.setMem(-dropped);
       this.log.info(
@@ -715,7 +760,10 @@ export class Lane {
     const items = settled.map((d) => ({ delivery: plain(d), dueAt: now }));
     if (items.length > 0) {
       await this.store.park(items, { front: true });
-      for (const d of settled) this.settleMemory(d, 'parked');
+      for (const d of settled) {
+        this.emit(d, { kind: 'parked', why: 'stopping', dueAt: now });
+        this.settleMemory(d, 'parked');
+      }
     }
   }
 
@@ -757,6 +805,7 @@ export class Lane {
       })),
     );
     for (const x of dead) {
+      this.emit(x.delivery, { kind: 'replayed' });
       this.bumpGeneration(x.delivery.shard);
       this.parkedShards.add(x.delivery.shard);
     }
@@ -765,7 +814,11 @@ export class Lane {
   }
 
   async discard(ids: string[]): Promise<number> {
-    return this.store.discardDeadLetters(this.id, ids);
+    const listed = await this.store.listDeadLetters(this.id, 0, 1_000_000);
+    const gone = await this.store.discardDeadLetters(this.id, ids);
+    const wanted = new Set(ids);
+    for (const x of listed.items) if (wanted.has(x.id)) this.emit(x.delivery, { kind: 'discarded' });
+    return gone;
   }
 
   private notifyIdle(): void {

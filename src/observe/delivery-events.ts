@@ -43,25 +43,25 @@ export interface DeliveryRef {
 
 export type ParkReason = 'retry' | 'slow' | 'capacity' | 'breaker_open' | 'paused' | 'stopping';
 
-export type DeliveryEvent = DeliveryRef &
-  (
-    | { kind: 'accepted' }
-    | { kind: 'sending'; attempt: number }
-    | {
-        kind: 'attempted';
-        attempt: number;
-        result: AttemptResult;
-        httpStatus: number | null;
-        durationMs: number;
-        detail: string;
-      }
-    | { kind: 'parked'; why: ParkReason; dueAt: number | null }
-    | { kind: 'delivered'; attempts: number; endToEndMs: number | null }
-    | { kind: 'dead'; attempts: number; reason: string }
-    | { kind: 'replayed' }
-    | { kind: 'discarded' }
-    | { kind: 'dropped' }
-  );
+export type DeliveryStep =
+  | { kind: 'accepted' }
+  | { kind: 'sending'; attempt: number }
+  | {
+      kind: 'attempted';
+      attempt: number;
+      result: AttemptResult;
+      httpStatus: number | null;
+      durationMs: number;
+      detail: string;
+    }
+  | { kind: 'parked'; why: ParkReason; dueAt: number | null }
+  | { kind: 'delivered'; attempts: number; endToEndMs: number | null }
+  | { kind: 'dead'; attempts: number; reason: string }
+  | { kind: 'replayed' }
+  | { kind: 'discarded' }
+  | { kind: 'dropped' };
+
+export type DeliveryEvent = DeliveryRef & DeliveryStep;
 
 export interface DeliveryObserver {
   change(e: ChangeSeen): void;

@@ -29,6 +29,8 @@ export interface ParkedDelivery {
   attempts: number;
   lastError: string | null;
   firstSeenAt: number;
+  /** A short label for logs and the console (the package status), or null. */
+  label?: string | null;
 }
 
 export interface DeadLetter {
