@@ -77,10 +77,10 @@ Pipeline.prototype.handleBatch = function (
 };
 
 const origHandle = Pipeline.prototype.handle;
-Pipeline.prototype.handle = function (this: Pipeline, record: SourceRecord): void {
+Pipeline.prototype.handle = function (this: Pipeline, record: SourceRecord, ...rest): void {
   current = batchStart.get(record);
   try {
-    origHandle.call(this, record);
+    origHandle.call(this, record, ...rest);
   } finally {
     current = undefined;
   }

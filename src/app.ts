@@ -3,22 +3,26 @@
  * handed down; tests build the same thing with a memory store or their own ports.
  */
 import type { Config } from './config/config.ts';
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
 import { createKafkaSource } from './intake/kafka-source.ts';
 import type { Source } from './intake/source.ts';
-import { Lane } from './lanes/lane.ts';
+import type { Lane } from './lanes/lane.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
 import type { RetryStore } from './store/port.ts';
 import { MemoryRetryStore } from './store/memory.ts';
 import { RedisRetryStore } from './store/redis.ts';
+import { checkDurability } from './store/durability.ts';
 import { createMetrics } from './observe/metrics.ts';
 import type { Metrics } from './observe/metrics.ts';
 import { createLogger, safeUrl } from './observe/logger.ts';
 import type { Logger } from './observe/logger.ts';
 import { createHttpServer } from './observe/http.ts';
-import { Pipeline } from './pipeline.ts';
-import type { SettleListener } from './pipeline.ts';
+import type { Pipeline } from './pipeline.ts';
+import { createCore } from './core.ts';
 import { AuditTrail } from './commit/audit.ts';
 import type { DeliveryObserver } from './observe/delivery-events.ts';
+import { fanOut } from './observe/delivery-events.ts';
 
 export interface IntegratorOptions {
   /** Called when the integrator cannot go on (the Kafka consumer gave up): stop and exit non-zero. */
@@ -27,7 +31,7 @@ export interface IntegratorOptions {
   store?: RetryStore;
   source?: Source;
   metrics?: Metrics;
-  onSettle?: SettleListener;
+  clock?: Clock;
   /** Told about every change and every step of every delivery. */
   observer?: DeliveryObserver;
 }
@@ -40,10 +44,13 @@ export interface Integrator {
   /** Address of the HTTP server once started. */
   url(): string;
   start(): Promise<void>;
-  /** Graceful: stop fetching, settle or park in-flight work within the deadline, commit, leave the group. */
+  /** Graceful: stop fetching, let in-flight work finish within the deadline, commit, leave the group. */
   stop(): Promise<void>;
   commitNow(): Promise<void>;
 }
+
+/** The store refuses a setting that can lose parked work: not a transient problem, a configuration one. */
+export class UnsafeStoreError extends Error {}
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -58,51 +65,42 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export function createIntegrator(config: Config, opts: IntegratorOptions = {}): Integrator {
   const log = opts.log ?? createLogger(config.logLevel);
   const metrics = opts.metrics ?? createMetrics();
+  const clock = opts.clock ?? systemClock;
+  const onTrimmed = (what: 'dead_letter' | 'poison', n: number) => metrics.trimmed.inc({ what }, n);
   const store: RetryStore =
     opts.store ??
     (config.store.kind === 'redis'
-      ? new RedisRetryStore(config.store.url, config.store.keyPrefix, (err) =>
-          log.warn({ err: err.message }, 'redis connection problem'),
-        )
-      : new MemoryRetryStore());
+      ? new RedisRetryStore(config.store.url, {
+          prefix: config.store.keyPrefix,
+          limits: config.limits,
+          onTrimmed,
+          onError: (err) => log.warn({ err: err.message }, 'redis connection problem'),
+        })
+      : new MemoryRetryStore(config.limits, onTrimmed));
   const source =
     opts.source ?? createKafkaSource({ ...config.kafka, log: log.child({ component: 'kafka' }) });
   const audit = config.databaseUrl ? new AuditTrail(config.databaseUrl, log) : null;
+  const observers = [opts.observer, audit?.observer()].filter((o): o is DeliveryObserver => o !== undefined);
+  const observer = fanOut(observers, (err) => log.warn({ err }, 'a delivery-event listener failed'));
 
-  const lanes = config.customers.map(
-    (customer) =>
-      new Lane({
-        customer,
-        store,
-        metrics,
-        log,
-        observer: opts.observer,
-        parkAfterMs: config.parkAfterMs,
-        sender: createHttpSender({
-          url: customer.url,
-          secret: customer.secret,
-          concurrency: customer.concurrency,
-          timeoutMs: customer.timeoutMs,
-        }),
-      }),
-  );
-  const onSettle: SettleListener | undefined =
-    opts.onSettle || audit
-      ? (info) => {
-          opts.onSettle?.(info);
-          audit?.record(info);
-        }
-      : undefined;
-  const pipeline = new Pipeline(
-    lanes,
-    config.customers,
+  const core = createCore({
+    config,
+    source,
     store,
-    metrics,
+    clock,
     log,
-    Date.now,
-    onSettle,
-    opts.observer,
-  );
+    metrics,
+    observer,
+    onFatal: opts.onFatal,
+    sender: (customer) =>
+      createHttpSender({
+        url: customer.url,
+        secret: customer.secret,
+        concurrency: customer.concurrency,
+        timeoutMs: customer.timeoutMs,
+      }),
+  });
+  const { lanes, pipeline, committer } = core;
 
   const http = createHttpServer({
     lanes,
@@ -116,31 +114,8 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
     },
   });
 
-  let commitTimer: NodeJS.Timeout | null = null;
-  let committing: Promise<void> = Promise.resolve();
   let stopped = false;
   let address = '';
-
-  const commitNow = (): Promise<void> => {
-    committing = committing.then(async () => {
-      const pending = pipeline.offsets.pendingCommits();
-      for (const u of pipeline.offsets.uncommitted()) {
-        metrics.uncommitted.set({ topic: u.topic, partition: String(u.partition) }, u.count);
-      }
-      if (pending.length === 0) return;
-      try {
-        await source.commit(
-          pending.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset.toString() })),
-        );
-        for (const p of pending) pipeline.offsets.markCommitted(p.topic, p.partition, p.offset);
-        metrics.commits.inc({ result: 'ok' });
-      } catch (err) {
-        metrics.commits.inc({ result: 'error' });
-        log.warn({ err: (err as Error).message }, 'offset commit failed; will retry');
-      }
-    });
-    return committing;
-  };
 
   return {
     lanes,
@@ -148,7 +123,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
     store,
     metrics,
     url: () => address,
-    commitNow,
+    commitNow: () => committer.commitNow(),
     async start() {
       log.info(
         {
@@ -164,33 +139,20 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         },
         'integrator starting',
       );
+      if (config.store.kind === 'redis') {
+        const verdict = checkDurability(await withTimeout(store.durability(), 10_000, 'the retry store'));
+        for (const w of verdict.warnings) log.warn({ event: 'store_durability' }, w);
+        if (verdict.refuse) throw new UnsafeStoreError(verdict.refuse);
+      }
       address = await http.listen({ port: config.http.port, host: config.http.host });
-      commitTimer = setInterval(() => void commitNow(), config.commitIntervalMs);
-      await source.start({
-        onBatch: (records, ctx) => pipeline.handleBatch(records, ctx),
-        onAssignment: (assigned) => pipeline.onAssignment(assigned),
-        onFatal: (err) => {
-          log.fatal({ err }, 'the Kafka consumer stopped for good');
-          opts.onFatal?.(err);
-        },
-        onRebalancing: () => {
-          // Commit what is settled while the generation is still ours (a real broker accepts commits while
-          // the group prepares to rebalance): less for the next owner to read again.
-          if (pipeline.onRebalancing(Math.max(30_000, config.kafka.sessionTimeoutMs * 2))) void commitNow();
-        },
-      });
+      await core.start();
       log.info({ http: address }, 'integrator started');
     },
     async stop() {
       if (stopped) return;
       stopped = true;
       log.info('integrator stopping: no new fetches; settling in-flight work');
-      const deadline = Date.now() + config.shutdownDeadlineMs;
-      source.pause();
-      await Promise.all(lanes.map((l) => l.stop(deadline)));
-      if (commitTimer) clearInterval(commitTimer);
-      await commitNow();
-      await source.stop().catch((err: unknown) => log.warn({ err }, 'kafka disconnect failed'));
+      await core.stop().catch((err: unknown) => log.warn({ err }, 'stopping the consumer failed'));
       await http.close();
       await audit?.close();
       await store.close();

@@ -1,9 +1,9 @@
 /**
- * `npm start`: the integrator, configured from the environment (CONTRACT §2). Bad configuration: every
+ * `npm start`: the integrator, configured from the environment (README "Configuration"). Bad configuration: every
  * problem on stderr, exit code 2, nothing started. SIGTERM/SIGINT: graceful stop (see app.ts).
  */
 import { loadConfig } from './config/config.ts';
-import { createIntegrator } from './app.ts';
+import { UnsafeStoreError, createIntegrator } from './app.ts';
 import { createLogger } from './observe/logger.ts';
 
 const result = loadConfig(process.env);
@@ -43,6 +43,11 @@ process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
 integrator.start().catch((err: unknown) => {
+  if (err instanceof UnsafeStoreError) {
+    // A store setting that can lose parked work is a configuration problem: exit 2, like bad config.
+    process.stderr.write(`integrator: refusing to start: ${err.message}\n`);
+    process.exit(2);
+  }
   log.fatal({ err }, 'integrator failed to start');
   process.exit(1);
 });

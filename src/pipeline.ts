@@ -1,16 +1,26 @@
 /**
- * The path of one Kafka record: decode → identify → route → one delivery per customer lane, with the
- * record's offset held until every one of its deliveries is settled. The commit loop turns settled
- * prefixes into Kafka commits. Nothing here waits for a customer.
+ * The path of one Kafka record: decode → route → one delivery per customer lane, with the record's offset
+ * held until every one of its deliveries is settled (the commit point never passes unsettled work).
+ *
+ * Back-pressure: before a record is handed over, every lane it routes to must have room. Only a healthy
+ * lane that is full makes fetching wait (it will empty within PARK_AFTER_MS); a slow or broken lane parks
+ * instead, so it never holds up the others.
+ *
+ * Ownership: a partition's work is taken over in every lane when it is assigned (which fences the previous
+ * owner's store writes) and dropped, unsettled, when it is revoked or when a lane's write is refused as
+ * stale. A fenced partition this process still owns (its group generation is newer than the fencing
+ * owner's, or the source has no generations and the assignment outlived two session timeouts) is read
+ * again from its committed offset and taken over anew.
  */
-import { decodeRecord } from './intake/debezium.ts';
-import type { SourceRecord, BatchContext } from './intake/source.ts';
-import { eventId, orderingKeyOf, serialiseBody, webhookBody } from './routing/webhook.ts';
+import type { Clock } from './clock.ts';
+import { systemClock, sleep } from './clock.ts';
+import type { SourceRecord, BatchContext, TopicPartition } from './intake/source.ts';
+import { toRoutable } from './routing/decode.ts';
+import type { Decoded } from './routing/decode.ts';
 import { compileMatch, route } from './routing/match.ts';
 import type { Route } from './routing/match.ts';
-import type { Lane, Settlement } from './lanes/lane.ts';
+import type { Lane } from './lanes/lane.ts';
 import { OffsetTracker } from './commit/offset-tracker.ts';
-import type { PartitionTracker } from './commit/offset-tracker.ts';
 import type { RetryStore } from './store/port.ts';
 import { POISON_VALUE_MAX } from './store/port.ts';
 import type { Metrics } from './observe/metrics.ts';
@@ -18,203 +28,267 @@ import type { Logger } from './observe/logger.ts';
 import type { CustomerConfig } from './config/customers.ts';
 import type { DeliveryObserver } from './observe/delivery-events.ts';
 import { NO_OBSERVER } from './observe/delivery-events.ts';
-import { scalarText } from './intake/json.ts';
 
-/** Lanes' intake backlog above which fetching waits (store writes are slower than Kafka reads). */
-const BACKLOG_LIMIT = 20_000;
-
-export interface SettleListener {
-  (info: { customer: string; eventId: string; how: Settlement; shard: string; offset: string }): void;
+export interface PipelineDeps {
+  lanes: Lane[];
+  customers: CustomerConfig[];
+  store: RetryStore;
+  metrics: Metrics;
+  log: Logger;
+  clock?: Clock;
+  observer?: DeliveryObserver;
+  /** Read a partition again from its committed offset (the source's `rewind`). */
+  rewind?: (tp: TopicPartition) => Promise<void>;
+  /** Without group generations: how long a fenced partition must stay assigned here before it is taken back. */
+  fenceRetryMs?: number;
 }
 
 export class Pipeline {
   readonly offsets = new OffsetTracker();
+  private readonly lanes: Lane[];
   private readonly routes: Route<Lane>[];
-  private readonly assigned = new Map<string, Promise<void>>();
+  private readonly clock: Clock;
+  private readonly observer: DeliveryObserver;
+  /** Shards taken over in every lane (or being taken over). */
+  private readonly taken = new Map<string, Promise<void>>();
   private readonly lastTracked = new Map<string, bigint>();
+  private readonly fenced = new Set<string>();
+  /** The source's latest assignment and its generation. */
+  private assignment = new Set<string>();
+  private generation: number | null = null;
+  private assignments = 0;
+  private holdTimer: { cancel(): void } | null = null;
 
-  constructor(
-    private readonly lanes: Lane[],
-    customers: CustomerConfig[],
-    private readonly store: RetryStore,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-    private readonly now: () => number = Date.now,
-    private readonly onSettle?: SettleListener,
-    private readonly observer: DeliveryObserver = NO_OBSERVER,
-  ) {
-    const byId = new Map(lanes.map((l) => [l.id, l]));
-    this.routes = customers.map((c) => ({ target: byId.get(c.id)!, matches: compileMatch(c.match) }));
+  constructor(private readonly deps: PipelineDeps) {
+    this.lanes = deps.lanes;
+    this.clock = deps.clock ?? systemClock;
+    this.observer = deps.observer ?? NO_OBSERVER;
+    const byId = new Map(deps.lanes.map((l) => [l.id, l]));
+    this.routes = deps.customers.map((c) => ({ target: byId.get(c.id)!, matches: compileMatch(c.match) }));
   }
 
-  /** Make sure every lane has taken over this shard (learned its parked work) before any record of it. */
-  ensureAssigned(shard: string): Promise<void> {
-    let p = this.assigned.get(shard);
+  // ───────────────────────────── ownership ─────────────────────────────
+
+  /** Every lane takes the shard over (learns its parked work, fences the previous owner) before its records. */
+  ensureTaken(shard: string): Promise<void> {
+    let p = this.taken.get(shard);
     if (!p) {
-      p = Promise.all(this.lanes.map((l) => l.assign([shard]))).then(() => undefined);
-      this.assigned.set(shard, p);
-      p.catch(() => this.assigned.delete(shard));
+      const generation = this.generation;
+      p = Promise.all(this.lanes.map((l) => l.assign(shard, generation))).then(() => undefined);
+      this.taken.set(shard, p);
+      p.catch(() => this.taken.delete(shard));
     }
     return p;
   }
 
-  private holdTimer: NodeJS.Timeout | null = null;
-
   /**
-   * A rebalance started: lanes hold their unsent work until the assignment says what is still ours.
-   * Returns true for the first signal of this rebalance.
+   * A rebalance started: lanes send nothing new until the assignment says what is still ours. Returns
+   * true for the first signal of this rebalance.
    */
   onRebalancing(maxHoldMs: number): boolean {
     const first = this.holdTimer === null;
     for (const l of this.lanes) l.hold();
-    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer?.cancel();
     // Never hold forever: if no assignment comes (the consumer crashed and restarts), go on.
-    this.holdTimer = setTimeout(() => this.releaseHold(), maxHoldMs);
-    this.holdTimer.unref();
+    this.holdTimer = this.clock.after(maxHoldMs, () => this.releaseHold());
     return first;
   }
 
   private releaseHold(): void {
-    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer?.cancel();
     this.holdTimer = null;
     for (const l of this.lanes) l.release();
   }
 
-  /** A new assignment: partitions we lost are revoked in every lane and forgotten by the offset tracker. */
-  async onAssignment(assigned: { topic: string; partition: number }[]): Promise<void> {
+  /** Partitions about to go (a client that says so before): finish their requests briefly, then drop them. */
+  async onRevoking(revoked: TopicPartition[], graceMs: number): Promise<void> {
+    const shards = revoked.map((tp) => OffsetTracker.key(tp.topic, tp.partition));
+    await Promise.all(this.lanes.map((l) => l.revoke(shards, graceMs)));
+    this.forget(shards);
+  }
+
+  /** A new assignment: partitions lost are dropped everywhere; the others are taken over now. */
+  async onAssignment(assigned: TopicPartition[], generation: number | null = null): Promise<void> {
+    this.assignments += 1;
+    this.generation = generation;
     const keep = new Set(assigned.map((a) => OffsetTracker.key(a.topic, a.partition)));
-    const lost = [...this.assigned.keys()].filter((s) => !keep.has(s));
-    this.log.info({ assigned: [...keep], revoked: lost }, 'partition assignment');
+    this.assignment = keep;
+    const lost = [...this.taken.keys()].filter((s) => !keep.has(s));
+    this.deps.log.info({ assigned: [...keep], revoked: lost, generation }, 'partition assignment');
     if (lost.length > 0) {
-      for (const s of lost) {
-        this.assigned.delete(s);
-        this.lastTracked.delete(s);
-      }
-      this.offsets.retain(keep);
       await Promise.all(this.lanes.map((l) => l.revoke(lost)));
+      this.forget(lost);
     }
-    // Take over every assigned partition now, not at its first record: parked work of a partition with
-    // nothing new to read must still be delivered.
-    await Promise.all([...keep].map((s) => this.ensureAssigned(s)));
+    // A fenced partition that is assigned again is taken over afresh, from its committed offset.
+    for (const s of [...this.fenced]) if (keep.has(s)) await this.recover(s);
+    // Take over every partition now, not at its first record: parked work of a partition with nothing new
+    // to read must still be delivered.
+    await Promise.all([...keep].map((s) => this.ensureTaken(s)));
     this.releaseHold();
   }
 
+  private forget(shards: string[]): void {
+    for (const s of shards) {
+      this.taken.delete(s);
+      this.lastTracked.delete(s);
+      this.fenced.delete(s);
+    }
+    this.offsets.forget(new Set(shards));
+  }
+
+  /** A lane's write was refused: another process took `shard` over. Drop it everywhere; maybe take it back. */
+  onFenced(shard: string, ownerGeneration: number | null): void {
+    if (this.fenced.has(shard) || !this.taken.has(shard)) return;
+    this.fenced.add(shard);
+    this.deps.log.warn(
+      { shard, ownerGeneration, generation: this.generation },
+      'partition fenced by another owner',
+    );
+    for (const l of this.lanes) void l.revoke([shard]);
+    this.taken.delete(shard);
+    this.lastTracked.delete(shard);
+    this.offsets.forget(new Set([shard]));
+    const ours = this.generation !== null && ownerGeneration !== null && ownerGeneration < this.generation;
+    if (ours) {
+      // The fencing takeover belongs to an older assignment than ours (it arrived late): take it back now.
+      void this.recover(shard);
+      return;
+    }
+    // Otherwise we are most likely the stale one: a new assignment will tell. Without generations, a
+    // partition still ours after two session timeouts is taken back.
+    if (this.generation !== null) return;
+    const seen = this.assignments;
+    this.clock.after(this.deps.fenceRetryMs ?? 60_000, () => {
+      if (this.assignments === seen && this.fenced.has(shard) && this.assignment.has(shard))
+        void this.recover(shard);
+    });
+  }
+
+  private async recover(shard: string): Promise<void> {
+    if (!this.fenced.has(shard)) return;
+    const i = shard.lastIndexOf(':');
+    const tp = { topic: shard.slice(0, i), partition: Number(shard.slice(i + 1)) };
+    for (;;) {
+      try {
+        await this.deps.rewind?.(tp);
+        break;
+      } catch (err) {
+        this.deps.log.warn(
+          { shard, err: (err as Error).message },
+          'could not rewind a fenced partition; retrying',
+        );
+        await sleep(this.clock, 1000);
+        if (!this.assignment.has(shard)) return;
+      }
+    }
+    this.fenced.delete(shard);
+    await this.ensureTaken(shard);
+  }
+
+  // ───────────────────────────── records ─────────────────────────────
+
   async handleBatch(records: SourceRecord[], ctx: BatchContext): Promise<void> {
     const shard = OffsetTracker.key(ctx.topic, ctx.partition);
-    await this.ensureAssigned(shard);
-    let lastBeat = this.now();
+    if (this.fenced.has(shard)) return;
+    await this.ensureTaken(shard);
+    let lastBeat = this.clock.now();
     for (const record of records) {
-      if (!ctx.isRunning()) return;
-      if (this.lanes.some((l) => l.backlog > BACKLOG_LIMIT)) {
-        while (this.lanes.some((l) => l.backlog > BACKLOG_LIMIT / 2) && ctx.isRunning()) {
-          await new Promise((r) => setTimeout(r, 50));
+      if (!ctx.isRunning() || this.fenced.has(shard)) return;
+      const decoded = toRoutable(record, { now: () => this.clock.now() });
+      const targets = decoded.kind === 'routable' ? route(this.routes, decoded.routable.fields) : [];
+      for (const lane of targets) {
+        while (lane.saturated && ctx.isRunning()) {
+          await Promise.race([lane.whenRoom(), sleep(this.clock, 1000)]);
           await ctx.heartbeat().catch(() => {});
         }
       }
-      this.handle(record);
+      if (!ctx.isRunning() || this.fenced.has(shard) || !this.taken.has(shard)) return;
+      this.handle(record, decoded, targets);
       ctx.resolveOffset(record.offset);
-      if (this.now() - lastBeat > 1000) {
-        lastBeat = this.now();
+      if (this.clock.now() - lastBeat > 1000) {
+        lastBeat = this.clock.now();
         await ctx.heartbeat().catch(() => {});
       }
     }
   }
 
-  /** One record, synchronously: after this returns, its deliveries are in the lanes' hands. */
-  handle(record: SourceRecord): void {
+  /** One decoded record, synchronously: after this returns, its deliveries are in the lanes' hands. */
+  handle(record: SourceRecord, decoded: Decoded, targets: Lane[]): void {
     const { topic, partition } = record;
     const shard = OffsetTracker.key(topic, partition);
     const offset = BigInt(record.offset);
     const last = this.lastTracked.get(shard);
-    if (last !== undefined && offset <= last) return; // re-fetched after a rejoin: already in our hands
+    if (last !== undefined && offset <= last) return; // fetched again after a rejoin: already in our hands
     this.lastTracked.set(shard, offset);
     const tracker = this.offsets.partition(topic, partition);
-    this.metrics.eventsConsumed.inc({ topic });
+    this.deps.metrics.eventsConsumed.inc({ topic });
 
-    const result = decodeRecord(record);
-    if (result.kind === 'ignored') {
-      this.metrics.eventsIgnored.inc({ topic, reason: result.reason });
+    if (decoded.kind === 'ignored') {
+      this.deps.metrics.eventsIgnored.inc({ topic, reason: decoded.reason });
       tracker.track(offset, 0);
       return;
     }
-    if (result.kind === 'poison') {
-      this.poison(record, result.code, result.reason, tracker, offset);
+    if (decoded.kind === 'poison') {
+      tracker.track(offset, 1);
+      this.poison(record, decoded.code, decoded.reason, () => tracker.settle(offset));
       return;
     }
-    const event = result.event;
-    const id = eventId(event);
-    const targets = route(this.routes, event.row);
+    const r = decoded.routable;
+    const now = this.clock.now();
     tracker.track(offset, targets.length);
-    const body = serialiseBody(webhookBody(event, id, this.now), event.lossless);
-    const orderingKey = orderingKeyOf(event, id);
-    const now = this.now();
-    const label = scalarText(event.row.status) ?? null;
     this.observer.change({
       at: now,
-      eventId: id,
-      packageId: orderingKey,
-      type: event.type,
-      label,
-      occurredAt: event.source.tsMs,
+      eventId: r.eventId,
+      packageId: r.orderingKey,
+      type: r.type,
+      label: r.label,
+      occurredAt: r.commitTsMs,
       source: { topic, partition, offset: record.offset },
       customers: targets.map((l) => l.id),
-      body,
+      body: r.body,
     });
-    if (targets.length === 0) return;
+    if (targets.length === 0) this.deps.metrics.eventsUnrouted.inc({ topic });
     for (const lane of targets) {
       lane.accept({
-        deliveryId: `${lane.id}/${id}`,
-        eventId: id,
+        deliveryId: `${lane.id}/${r.eventId}`,
+        eventId: r.eventId,
         customer: lane.id,
         shard,
-        orderingKey,
-        body,
-        commitTsMs: event.source.tsMs,
+        orderingKey: r.orderingKey,
+        body: r.body,
+        commitTsMs: r.commitTsMs,
         attempts: 0,
         lastError: null,
         firstSeenAt: now,
-        label,
-        onSettled: (how) => {
-          tracker.settle(offset);
-          this.onSettle?.({ customer: lane.id, eventId: id, how, shard, offset: record.offset });
-        },
+        label: r.label,
+        onSettled: () => tracker.settle(offset),
       });
     }
   }
 
-  private poison(
-    record: SourceRecord,
-    code: string,
-    reason: string,
-    tracker: PartitionTracker,
-    offset: bigint,
-  ): void {
+  /** Poison: logged, counted, kept in the store (retried until it lands), then its offset is settled. */
+  private poison(record: SourceRecord, code: string, reason: string, settle: () => void): void {
     const { topic, partition } = record;
-    this.metrics.poison.inc({ topic, reason: code });
-    this.log.warn(
+    this.deps.metrics.poison.inc({ topic, reason: code });
+    this.deps.log.warn(
       { event: 'poison', topic, partition, offset: record.offset, reason },
       'poison message skipped',
     );
-    tracker.track(offset, 1);
-    const value = record.value ? record.value.toString('utf8').slice(0, POISON_VALUE_MAX) : null;
-    const save = (): Promise<void> =>
-      this.store.recordPoison({
-        topic,
-        partition,
-        offset: record.offset,
-        reason,
-        key: record.key ? record.key.toString('utf8').slice(0, 4096) : null,
-        value,
-        at: this.now(),
-      });
+    const entry = {
+      topic,
+      partition,
+      offset: record.offset,
+      reason,
+      key: record.key ? record.key.toString('utf8').slice(0, 1024) : null,
+      value: record.value ? record.value.toString('utf8').slice(0, POISON_VALUE_MAX) : null,
+      at: this.clock.now(),
+    };
     const attempt = (n: number): void => {
-      save().then(
-        () => tracker.settle(offset),
-        (err: unknown) => {
-          this.log.error({ err, attempt: n }, 'could not store a poison message; retrying');
-          setTimeout(() => attempt(n + 1), Math.min(5000, 100 * 2 ** n)).unref();
-        },
-      );
+      this.deps.store.recordPoison(entry).then(settle, (err: unknown) => {
+        this.deps.metrics.storeErrors.inc({ op: 'recordPoison' });
+        this.deps.log.error({ err, attempt: n }, 'could not store a poison message; retrying');
+        this.clock.after(Math.min(5000, 100 * 2 ** n), () => attempt(n + 1));
+      });
     };
     attempt(0);
   }

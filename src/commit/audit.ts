@@ -6,7 +6,9 @@
  */
 import pg from 'pg';
 import type { Logger } from '../observe/logger.ts';
-import type { Settlement } from '../lanes/lane.ts';
+import type { DeliveryObserver } from '../observe/delivery-events.ts';
+
+type Settlement = 'delivered' | 'dead' | 'parked';
 
 export const AUDIT_DDL = `
 CREATE TABLE IF NOT EXISTS integrator_delivery_audit (
@@ -48,6 +50,24 @@ export class AuditTrail {
     this.pool.on('error', (err) => this.log.warn({ err: err.message }, 'audit database connection error'));
     this.timer = setInterval(() => void this.flush(), 1000);
     this.timer.unref();
+  }
+
+  /** The trail as a listener of delivery events: one row per delivered, dead-lettered or parked delivery. */
+  observer(): DeliveryObserver {
+    return {
+      change: () => {},
+      delivery: (e) => {
+        const how =
+          e.kind === 'delivered'
+            ? 'delivered'
+            : e.kind === 'dead'
+              ? 'dead'
+              : e.kind === 'parked'
+                ? 'parked'
+                : null;
+        if (how) this.record({ customer: e.customer, eventId: e.eventId, how, shard: '', offset: '' });
+      },
+    };
   }
 
   record(info: { customer: string; eventId: string; how: Settlement; shard: string; offset: string }): void {

@@ -80,13 +80,11 @@ export class OffsetTracker {
     return t;
   }
 
-  /** Forget partitions no longer assigned (their fate is the new owner's). */
-  retain(keep: Set<string>): void {
-    for (const k of this.partitions.keys()) {
-      if (!keep.has(k)) {
-        this.partitions.delete(k);
-        this.committed.delete(k);
-      }
+  /** Forget partitions (revoked or fenced): their unsettled records are read again by whoever owns them. */
+  forget(shards: Set<string>): void {
+    for (const k of shards) {
+      this.partitions.delete(k);
+      this.committed.delete(k);
     }
   }
 

@@ -1,10 +1,11 @@
 /**
- * Configuration from the environment (CONTRACT §2) and the customers file (§3), read once at the edge.
+ * Configuration from the environment and the customers file (README "Configuration"), read once at the edge.
  * `loadConfig` never throws for bad input: it returns every problem so the caller can list them and exit 2.
  */
 import { readFileSync } from 'node:fs';
 import { customersFileSchema, issuesOf } from './customers.ts';
 import type { CustomerConfig } from './customers.ts';
+import type { StoreLimits } from '../store/port.ts';
 
 export interface Config {
   kafka: {
@@ -23,13 +24,17 @@ export interface Config {
   databaseUrl: string | null;
   commitIntervalMs: number;
   shutdownDeadlineMs: number;
-  /** A delivery in memory longer than this is parked durably so it stops holding the commit point. */
+  /** Work the customer cannot take within this long is parked durably (it stops holding the commit point). */
   parkAfterMs: number;
+  /** Bounds of the dead letters (per customer) and of the poison list. */
+  limits: StoreLimits;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
 type Env = Record<string, string | undefined>;
+
+const DAY_MS = 24 * 3600_000;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -133,6 +138,12 @@ export function loadConfig(
     commitIntervalMs: int('COMMIT_INTERVAL_MS', 1000, 10, 60_000),
     shutdownDeadlineMs: int('SHUTDOWN_DEADLINE_MS', 15_000, 0, 600_000),
     parkAfterMs: int('PARK_AFTER_MS', 2000, 50, 3_600_000),
+    limits: {
+      deadLettersMax: int('DEAD_LETTERS_MAX', 10_000, 1, 10_000_000),
+      deadLettersMaxAgeMs: int('DEAD_LETTERS_MAX_AGE_DAYS', 30, 1, 3650) * DAY_MS,
+      poisonMax: int('POISON_MAX', 10_000, 1, 1_000_000),
+      poisonMaxAgeMs: int('POISON_MAX_AGE_DAYS', 30, 1, 3650) * DAY_MS,
+    },
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }

@@ -1,5 +1,5 @@
 /**
- * The customers file (CONTRACT §3), parsed once against a schema. Every problem is reported, none is fixed
+ * The customers file (README "Customers file"), parsed once against a schema. Every problem is reported, none is fixed
  * up silently.
  */
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-/** Standard Webhooks signing (CONTRACT §5): v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">. */
+/** Standard Webhooks signing (README "What a customer receives"): v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">. */
 import { createHmac } from 'node:crypto';
 
 export function secretKey(secret: string): Buffer {

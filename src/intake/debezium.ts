@@ -143,11 +143,15 @@ function position(source: JsonObject, envelopeTsMs: Json | undefined): SourcePos
   const table = typeof source.table === 'string' ? source.table : null;
   if (table === null) throw new Poison('bad_source', 'source.table is missing');
   const lsn = source.lsn == null ? null : scalarText(source.lsn);
-  if (lsn === undefined) throw new Poison('bad_source', 'source.lsn is not a number');
+  if (lsn === undefined || (lsn !== null && !/^\d+$/.test(lsn)))
+    throw new Poison('bad_source', 'source.lsn is not a non-negative integer');
+  const sequence = typeof source.sequence === 'string' ? source.sequence : null;
+  // Without a position the change has no stable identity: a re-send could not be recognised.
+  if (lsn === null && sequence === null)
+    throw new Poison('bad_source', 'source has no position (neither lsn nor sequence)');
   const txRaw = source.txId;
   const txId = txRaw == null ? null : typeof txRaw === 'number' ? txRaw : (scalarText(txRaw) ?? null);
-  const ts =
-    typeof source.ts_ms === 'number' ? source.ts_ms : typeof envelopeTsMs === 'number' ? envelopeTsMs : null;
+  const ts = commitTime(source.ts_ms, 'source.ts_ms') ?? commitTime(envelopeTsMs, 'ts_ms');
   const snap = source.snapshot;
   const snapshot = snap === true || (typeof snap === 'string' && snap !== 'false');
   return {
@@ -158,13 +162,23 @@ function position(source: JsonObject, envelopeTsMs: Json | undefined): SourcePos
     txId,
     tsMs: ts,
     snapshot,
-    sequence: typeof source.sequence === 'string' ? source.sequence : null,
+    sequence,
   };
+}
+
+/** A commit time in ms since the epoch, within what a Date can hold; absent → null; anything else is poison. */
+function commitTime(value: Json | undefined, what: string): number | null {
+  if (value === undefined || value === null) return null;
+  const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : NaN;
+  if (!Number.isInteger(n) || Math.abs(n) > 8.64e15)
+    throw new Poison('bad_source', `${what} is not a time in milliseconds (${canonical(value)})`);
+  return n;
 }
 
 function image(value: Json | undefined, which: string): Row | null {
   if (value == null) return null;
   if (!isObject(value)) throw new Poison('bad_row', `${which} is not an object`);
+  if (Object.keys(value).length === 0) throw new Poison('bad_row', `${which} has no columns`);
   return value;
 }
 

@@ -1,14 +1,15 @@
 /**
- * Per-package order inside one lane (pure, no I/O, no clock). Deliveries of one package (shard + ordering
- * key) form a FIFO; only its head may be out, and packages take turns in a ready queue.
+ * The packages whose pending statuses live in this lane's memory (pure, no I/O, no clock): per package a
+ * FIFO in record order; only its head may be out, and packages take turns in a ready queue.
  *
- *   push ──▶ [idle package: ready]        next() ──▶ head out (package busy)
- *   done(head) ──▶ more queued? ready again : package gone
+ *   push ──▶ idle package: ready                  next() ──▶ head out (the package waits)
+ *   done(head) ──▶ more queued? ready : package gone
  *   putBack(head) ──▶ ready again, at the front (no attempt was made)
- *   take / takeStale / takeWaiting ──▶ deliveries leave memory (to the store, or dropped)
+ *   defer(head, until) ──▶ waiting for a retry in memory (the store could not take it) ──wake(now)──▶ ready
+ *   take(key) ──▶ the whole package leaves memory (moved to the store, or dropped with its partition)
+ *   restore(taken) ──▶ back as it was (the move failed)
  *
- * `parkedBehind` marks a package whose later deliveries were parked in the store while it still had
- * memory work: they must wait until the memory work is gone.
+ * A package here has nothing in the store (the lane's one-home rule); `take` moves it whole.
  */
 export interface Keyed {
   shard: string;
@@ -16,18 +17,25 @@ export interface Keyed {
   firstSeenAt: number;
 }
 
+type State = 'ready' | 'out' | 'waiting' | 'idle';
+
 interface Pkg<T> {
   key: string;
   queue: T[];
-  busy: boolean;
-  parkedBehind: boolean;
+  state: State;
+  /** When the head went out. */
+  outSince: number | null;
+  /** A failed head waits in memory until then. */
+  retryAt: number | null;
 }
 
 export interface TakenPackage<T> {
+  key: string;
   items: T[];
-  /** The first item is out (in flight) right now. */
-  busy: boolean;
-  parkedBehind: boolean;
+  /** The head is out (in flight) right now. */
+  out: boolean;
+  outSince: number | null;
+  retryAt: number | null;
 }
 
 export function packageKey(d: Keyed): string {
@@ -37,6 +45,7 @@ export function packageKey(d: Keyed): string {
 export class PackageQueues<T extends Keyed> {
   private readonly pkgs = new Map<string, Pkg<T>>();
   private ready: Pkg<T>[] = [];
+  private readyHead = 0;
   private items = 0;
 
   /** Deliveries held (queued and out). */
@@ -44,128 +53,151 @@ export class PackageQueues<T extends Keyed> {
     return this.items;
   }
 
+  get packages(): number {
+    return this.pkgs.size;
+  }
+
   get readyCount(): number {
-    return this.ready.length;
+    return this.ready.length - this.readyHead;
   }
 
-  has(d: Keyed): boolean {
-    return this.pkgs.has(packageKey(d));
-  }
-
-  /** May `d` join its package in memory? (It has one, and nothing of it was parked behind.) */
-  canAppend(d: Keyed): boolean {
-    const p = this.pkgs.get(packageKey(d));
-    return p !== undefined && !p.parkedBehind;
+  has(key: string): boolean {
+    return this.pkgs.has(key);
   }
 
   push(d: T): void {
     const key = packageKey(d);
     let p = this.pkgs.get(key);
     if (!p) {
-      p = { key, queue: [], busy: false, parkedBehind: false };
+      p = { key, queue: [], state: 'idle', outSince: null, retryAt: null };
       this.pkgs.set(key, p);
     }
     p.queue.push(d);
     this.items += 1;
-    if (p.queue.length === 1 && !p.busy) this.ready.push(p);
+    if (p.state === 'idle') this.makeReady(p, false);
   }
 
-  markParkedBehind(d: Keyed): void {
-    const p = this.pkgs.get(packageKey(d));
-    if (p) p.parkedBehind = true;
+  /** The next ready package's head, now out. */
+  next(now: number): T | null {
+    while (this.readyHead < this.ready.length) {
+      const p = this.ready[this.readyHead++]!;
+      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+        this.ready = this.ready.slice(this.readyHead);
+        this.readyHead = 0;
+      }
+      // Entries of packages taken or re-queued since are stale: skip them.
+      if (this.pkgs.get(p.key) !== p || p.state !== 'ready') continue;
+      p.state = 'out';
+      p.outSince = now;
+      return p.queue[0]!;
+    }
+    return null;
   }
 
-  /** The next package's head; its package is busy until done / putBack / take. */
-  next(): T | null {
-    const p = this.ready.shift();
-    if (!p) return null;
-    p.busy = true;
-    return p.queue[0]!;
-  }
-
+  /** The head did not go (no slot, no token): ready again, first in line. */
   putBack(d: T): void {
     const p = this.pkgs.get(packageKey(d));
-    if (!p || p.queue[0] !== d) return;
-    p.busy = false;
-    this.ready.unshift(p);
+    if (!p || p.queue[0] !== d || p.state !== 'out') return;
+    p.outSince = null;
+    this.makeReady(p, true);
   }
 
-  /** The head was settled. `gone`: the package has no more memory work; `parkedBehind`: it has store work. */
-  done(d: T, requeue = true): { gone: boolean; parkedBehind: boolean } {
+  /** The head was settled; the package's next goes, or the package is gone. */
+  done(d: T): void {
     const p = this.pkgs.get(packageKey(d));
-    if (!p || p.queue[0] !== d) return { gone: !p, parkedBehind: p?.parkedBehind ?? false };
+    if (!p || p.queue[0] !== d) return;
     p.queue.shift();
     this.items -= 1;
-    p.busy = false;
-    if (p.queue.length > 0) {
-      if (requeue) this.ready.push(p);
-      return { gone: false, parkedBehind: p.parkedBehind };
-    }
-    this.pkgs.delete(p.key);
-    return { gone: true, parkedBehind: p.parkedBehind };
-  }
-
-  /** Remove `d`'s whole package (its head included, out or not), in order. */
-  take(d: Keyed): T[] {
-    const p = this.pkgs.get(packageKey(d));
-    if (!p) return [];
-    this.remove([p]);
-    return p.queue;
-  }
-
-  /** Remove every package whose oldest delivery arrived at or before `cutoff` (and that `eligible` allows). */
-  takeStale(cutoff: number, eligible: (head: T, busy: boolean) => boolean = () => true): TakenPackage<T>[] {
-    const stale = [...this.pkgs.values()].filter(
-      (p) => p.queue.length > 0 && p.queue[0]!.firstSeenAt <= cutoff && eligible(p.queue[0]!, p.busy),
-    );
-    this.remove(stale);
-    return stale.map((p) => ({ items: p.queue, busy: p.busy, parkedBehind: p.parkedBehind }));
-  }
-
-  /** Undo a take (the store write failed): the packages return as they were. */
-  restore(taken: TakenPackage<T>[]): void {
-    for (const t of taken) {
-      const first = t.items[0];
-      if (!first) continue;
-      const p: Pkg<T> = {
-        key: packageKey(first),
-        queue: t.items,
-        busy: t.busy,
-        parkedBehind: t.parkedBehind,
-      };
-      this.pkgs.set(p.key, p);
-      this.items += t.items.length;
-      if (!p.busy) this.ready.push(p);
-    }
-  }
-
-  /**
-   * Remove the deliveries that are waiting (not out) in packages whose head matches `which`, in package
-   * order. A busy package keeps its head; with `markBehind` it is marked parkedBehind.
-   */
-  takeWaiting(which: (d: T) => boolean, markBehind: boolean): T[] {
-    const out: T[] = [];
-    for (const p of [...this.pkgs.values()]) {
-      const head = p.queue[0];
-      if (!head || !which(head)) continue;
-      const waiting = p.busy ? p.queue.splice(1) : p.queue.splice(0);
-      if (waiting.length === 0) continue;
-      this.items -= waiting.length;
-      out.push(...waiting);
-      if (!p.busy) this.pkgs.delete(p.key);
-      else if (markBehind) p.parkedBehind = true;
-    }
-    this.ready = this.ready.filter((p) => this.pkgs.has(p.key) && p.queue.length > 0 && !p.busy);
-    return out;
-  }
-
-  private remove(pkgs: Pkg<T>[]): void {
-    if (pkgs.length === 0) return;
-    const gone = new Set(pkgs);
-    for (const p of pkgs) {
+    p.outSince = null;
+    p.retryAt = null;
+    if (p.queue.length === 0) {
       this.pkgs.delete(p.key);
-      this.items -= p.queue.length;
+      return;
     }
-    this.ready = this.ready.filter((p) => !gone.has(p));
+    this.makeReady(p, false);
+  }
+
+  /** The head failed and waits in memory until `until` (its move to the store failed). */
+  defer(d: T, until: number): void {
+    const p = this.pkgs.get(packageKey(d));
+    if (!p || p.queue[0] !== d) return;
+    p.state = 'waiting';
+    p.outSince = null;
+    p.retryAt = until;
+  }
+
+  /** Waiting heads whose time came are ready again; returns the earliest time still waited for. */
+  wake(now: number): number | null {
+    let next: number | null = null;
+    for (const p of this.pkgs.values()) {
+      if (p.state !== 'waiting' || p.retryAt === null) continue;
+      if (p.retryAt <= now) this.makeReady(p, false);
+      else if (next === null || p.retryAt < next) next = p.retryAt;
+    }
+    return next;
+  }
+
+  /** Remove a whole package (its head included, out or not), in order. */
+  take(key: string): TakenPackage<T> | null {
+    const p = this.pkgs.get(key);
+    if (!p) return null;
+    this.pkgs.delete(key);
+    this.items -= p.queue.length;
+    return { key, items: p.queue, out: p.state === 'out', outSince: p.outSince, retryAt: p.retryAt };
+  }
+
+  /** Undo a take (the store refused the move): the package returns as it was, then `more` behind it. */
+  restore(taken: TakenPackage<T>, more: T[] = []): void {
+    const items = [...taken.items, ...more];
+    if (items.length === 0) return;
+    const p: Pkg<T> = { key: taken.key, queue: items, state: 'idle', outSince: null, retryAt: null };
+    this.pkgs.set(p.key, p);
+    this.items += items.length;
+    if (taken.out) {
+      p.state = 'out';
+      p.outSince = taken.outSince;
+    } else if (taken.retryAt !== null) {
+      p.state = 'waiting';
+      p.retryAt = taken.retryAt;
+    } else this.makeReady(p, false);
+  }
+
+  /** The deliveries of a package, in order. */
+  itemsOf(key: string): readonly T[] {
+    return this.pkgs.get(key)?.queue ?? [];
+  }
+
+  /** Every package, for the spill decision and for dropping a partition. */
+  *views(): IterableIterator<{
+    key: string;
+    shard: string;
+    size: number;
+    out: boolean;
+    outSince: number | null;
+    retryAt: number | null;
+    headSeenAt: number;
+    newestSeenAt: number;
+  }> {
+    for (const p of this.pkgs.values()) {
+      const head = p.queue[0]!;
+      yield {
+        key: p.key,
+        shard: head.shard,
+        size: p.queue.length,
+        out: p.state === 'out',
+        outSince: p.outSince,
+        retryAt: p.state === 'waiting' ? p.retryAt : null,
+        headSeenAt: head.firstSeenAt,
+        newestSeenAt: p.queue[p.queue.length - 1]!.firstSeenAt,
+      };
+    }
+  }
+
+  private makeReady(p: Pkg<T>, front: boolean): void {
+    p.state = 'ready';
+    p.retryAt = null;
+    if (front && this.readyHead > 0) this.ready[--this.readyHead] = p;
+    else if (front) this.ready.unshift(p);
+    else this.ready.push(p);
   }
 }

@@ -41,7 +41,12 @@ export interface DeliveryRef {
   label: string | null;
 }
 
-export type ParkReason = 'retry' | 'slow' | 'capacity' | 'breaker_open' | 'paused' | 'stopping';
+/**
+ * retry: waiting for its next attempt · slow: the customer did not answer (or the lane could not send it)
+ * within PARK_AFTER_MS · capacity: more than the lane can send in time · breaker_open · paused ·
+ * behind: its package already had parked work, it waits behind it.
+ */
+export type ParkReason = 'retry' | 'slow' | 'capacity' | 'breaker_open' | 'paused' | 'behind';
 
 export type DeliveryStep =
   | { kind: 'accepted' }

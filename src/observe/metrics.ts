@@ -1,4 +1,4 @@
-/** Prometheus metrics, names and labels exactly as CONTRACT §6. One registry per integrator instance. */
+/** Prometheus metrics, names and labels as the README's "Reading the metrics" lists them. One registry per integrator instance. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 // Dense where webhook latencies live (tens to hundreds of ms), then up to 5 minutes for slow customers.
@@ -23,6 +23,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: 'integrator_events_ignored_total',
       help: 'Records skipped on purpose: tombstones, heartbeats, transaction metadata, truncates.',
       labelNames: ['topic', 'reason'],
+      registers,
+    }),
+    eventsUnrouted: new Counter({
+      name: 'integrator_events_unrouted_total',
+      help: 'Changes that matched no customer (decoded, routed to nobody).',
+      labelNames: ['topic'],
       registers,
     }),
     poison: new Counter({
@@ -85,6 +91,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: 'integrator_uncommitted_messages',
       help: 'Records fetched whose deliveries are not all settled yet (commit point lag).',
       labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    storeErrors: new Counter({
+      name: 'integrator_store_errors_total',
+      help: 'Store calls that failed (the work is kept and the call retried), by operation.',
+      labelNames: ['op'],
+      registers,
+    }),
+    trimmed: new Counter({
+      name: 'integrator_store_trimmed_total',
+      help: 'Dead letters and poison messages removed to keep them within their bounds (count and age).',
+      labelNames: ['what'],
+      registers,
+    }),
+    fenced: new Counter({
+      name: 'integrator_partitions_fenced_total',
+      help: 'Partitions whose store writes were refused because another integrator took them over.',
       registers,
     }),
     commits: new Counter({

@@ -1,5 +1,5 @@
 /**
- * From a decoded change to the webhook a customer receives (CONTRACT §5), pure.
+ * From a decoded change to the webhook a customer receives (README "What a customer receives"), pure.
  *
  * Identity: `evt_` + 32 hex of SHA-256 over (server, table, op, LSN, primary key). The LSN is the change's
  * position in the WAL, so the same change always yields the same id: across retries, integrator crashes

@@ -1,20 +1,22 @@
 /**
- * The durable retry/park store: one port, two adapters (memory for tests and the demo, Redis in
- * production), one conformance suite (test/store/conformance.ts) that both must pass. Lanes never touch
- * Redis directly.
+ * The durable store of parked work: one port, two adapters (memory for tests and the demo, Redis in
+ * production), one conformance suite (test/store/conformance.ts) that both pass. Lanes never touch Redis.
  *
  * Model, per customer and shard (a Kafka topic-partition):
- *   - each package (ordering key) that has parked work owns a FIFO list of deliveries; only its head may be
- *     in flight, which is what keeps one package's statuses in order across retries and restarts;
- *   - a due-queue orders packages by the time their head may be tried again (now, or a retry time);
- *   - claiming a head leases it (its package leaves the due-queue until the lease ends), so a crashed
- *     claimer's work becomes due again by itself after the lease;
- *   - a head is settled by exactly one of complete / reschedule / release / deadLetter, each of which is a
- *     no-op when the head is no longer the one claimed (a duplicate claimer lost the race).
- * Dead letters are kept per customer with their reason until replayed. Poison messages are kept, capped.
+ * - each package (ordering key) with parked work owns a FIFO list of deliveries in record order; only its
+ *   head may be out, which keeps one package's statuses in order across retries, crashes and owners;
+ * - a package is either due (its head may be claimed at a time: now, or a retry time) or claimed (its head
+ *   is in the hands of the partition's owner). A claim ends only when the owner settles the head
+ *   (complete / reschedule / release / dead) or when the next owner takes the partition over;
+ * - **fencing**: every change to a shard's packages carries the owner's epoch. `takeOver` makes a new epoch
+ *   (ending every claim of the previous owner); a write with an older epoch is refused (`StaleEpochError`)
+ *   and changes nothing, so a previous owner can never put a stale head in front of the new owner's;
+ * - a delivery id is parked at most once: parking or appending a delivery already there is a no-op (a
+ *   record read again after a crash does not deliver twice what is parked).
+ * Dead letters are kept per customer (bounded by count and age); poison messages globally (bounded).
  */
 export interface ParkedDelivery {
-  /** `<customer>/<event id>`: one delivery of one change to one customer. */
+  /** `<customer>/<event id>` (a replay adds a suffix): one delivery of one change to one customer. */
   deliveryId: string;
   eventId: string;
   customer: string;
@@ -46,53 +48,102 @@ export interface PoisonRecord {
   offset: string;
   reason: string;
   key: string | null;
-  /** The raw value, cut at 64 KiB. */
+  /** The raw value, cut at `POISON_VALUE_MAX` bytes. */
   value: string | null;
   at: number;
 }
 
-export interface ParkItem {
-  delivery: ParkedDelivery;
-  /** When its package becomes due, if this item starts a new package list. */
+/** The owner's handle on one shard of one customer: writes carry the epoch `takeOver` returned. */
+export interface ShardRef {
+  customer: string;
+  shard: string;
+  epoch: number;
+}
+
+/** One package moving from memory to the store, whole. */
+export interface MovePackage {
+  orderingKey: string;
+  /** Its pending statuses in record order; `items[0]` is the head. */
+  items: ParkedDelivery[];
+  /** When the head may be claimed (now, or a retry time). Ignored when `headClaimed`. */
   dueAt: number;
-  /**
-   * With `front` only: the item is in flight right now. It becomes its package's head already claimed,
-   * leased until `dueAt`, and is settled later through complete / reschedule / deadLetterHead like any
-   * claimed head. This is how a long request stops holding the Kafka commit point.
-   */
-  leased?: boolean;
+  /** The head is in flight here: it becomes the package's head already claimed by this owner. */
+  headClaimed: boolean;
+}
+
+export type SettleOp =
+  | { op: 'complete'; delivery: ParkedDelivery }
+  | { op: 'reschedule'; delivery: ParkedDelivery; dueAt: number }
+  | { op: 'release'; delivery: ParkedDelivery; dueAt: number }
+  | { op: 'dead'; delivery: ParkedDelivery; reason: string };
+
+export interface ClaimResult {
+  /** Heads of due packages, now claimed by this owner. */
+  heads: ParkedDelivery[];
+  /** When the next package of the shard becomes due (null: nothing more is due, or all is claimed). */
+  nextDueAt: number | null;
+}
+
+export interface Durability {
+  /** Redis `maxmemory-policy`; anything but `noeviction` can drop parked work silently. */
+  evictionPolicy: string | null;
+  aof: boolean | null;
+  appendfsync: string | null;
+}
+
+export interface StoreLimits {
+  deadLettersMax: number;
+  deadLettersMaxAgeMs: number;
+  poisonMax: number;
+  poisonMaxAgeMs: number;
+}
+
+export const DEFAULT_LIMITS: StoreLimits = {
+  deadLettersMax: 10_000,
+  deadLettersMaxAgeMs: 30 * 24 * 3600_000,
+  poisonMax: 10_000,
+  poisonMaxAgeMs: 30 * 24 * 3600_000,
+};
+
+/** Told when bounded data was trimmed (kept as a metric). */
+export type TrimListener = (what: 'dead_letter' | 'poison', count: number) => void;
+
+export class StaleEpochError extends Error {
+  readonly code = 'STALE_EPOCH';
+  /** `ownerGeneration`: the consumer-group generation the current owner took over with (null: unknown). */
+  constructor(
+    readonly ref: ShardRef,
+    readonly ownerGeneration: number | null,
+  ) {
+    super(`${ref.customer} ${ref.shard}: epoch ${ref.epoch} is no longer the owner's`);
+  }
 }
 
 export interface RetryStore {
   /**
-   * Append to the tail of each item's package list, in the order given; a package that had no list becomes
-   * due at its first item's `dueAt`. With `front`, the items go before what the package already has (still
-   * in the order given) and the package becomes due at its first item's `dueAt`: used when work that was in
-   * memory (older than anything parked for its package) has to move to the store.
+   * Become the shard's owner: a new epoch; the previous owner's claims end (their heads are due now).
+   * `generation`: the consumer-group generation of the assignment (null when the source has none); it is
+   * kept so that a fenced writer can tell an older owner from a newer one.
    */
-  park(items: ParkItem[], opts?: { front?: boolean }): Promise<void>;
-  /** Append each delivery whose package already has parked work; says which were appended. */
-  appendIfParked(items: ParkedDelivery[], now: number): Promise<boolean[]>;
-  /** Heads of up to `limit` due, unleased packages of one shard, leased until `now + leaseMs`. */
-  claimDue(
+  takeOver(
     customer: string,
     shard: string,
     now: number,
-    limit: number,
-    leaseMs: number,
-  ): Promise<ParkedDelivery[]>;
-  /** The head was delivered: remove it; the package's next delivery (if any) is due now. */
-  complete(delivery: ParkedDelivery, now: number): Promise<void>;
-  /** The head failed and will be retried: store its new attempt count / error, due at `dueAt`. */
-  reschedule(delivery: ParkedDelivery, dueAt: number): Promise<void>;
-  /** Give the claim back without an attempt (breaker open, paused, shutting down). */
-  release(delivery: ParkedDelivery, dueAt: number): Promise<void>;
-  /** The head is dead: move it to the customer's dead letters; the package's next delivery is due now. */
-  deadLetterHead(delivery: ParkedDelivery, reason: string, now: number): Promise<void>;
-  /** A delivery that never was parked goes straight to the dead letters. */
-  addDeadLetter(delivery: ParkedDelivery, reason: string, now: number): Promise<void>;
-  /** Take over a shard (partition assigned): leases of a previous owner end now. */
-  takeOver(customer: string, shard: string, now: number): Promise<void>;
+    generation: number | null,
+  ): Promise<{ epoch: number; parked: number }>;
+  /**
+   * Move packages from memory to the store. Each package's items go in front of what its list already
+   * holds (under the one-home rule it holds nothing). Deliveries already parked are skipped.
+   */
+  park(ref: ShardRef, packages: MovePackage[]): Promise<void>;
+  /** Append each delivery to its package's list when the package has one; true = parked (or already was). */
+  appendIfParked(ref: ShardRef, items: ParkedDelivery[]): Promise<boolean[]>;
+  /** Claim the heads of up to `limit` packages due by `now`. */
+  claim(ref: ShardRef, now: number, limit: number): Promise<ClaimResult>;
+  /** Settle claimed heads; an op whose delivery is not the claimed head of its package does nothing. */
+  settle(ref: ShardRef, ops: SettleOp[], now: number): Promise<void>;
+  /** A delivery that was never parked goes straight to the dead letters. */
+  addDeadLetter(ref: ShardRef, delivery: ParkedDelivery, reason: string, now: number): Promise<void>;
   /** Parked deliveries of a customer (all shards), or of one shard. */
   parkedCount(customer: string, shard?: string): Promise<number>;
   listDeadLetters(
@@ -100,16 +151,37 @@ export interface RetryStore {
     offset: number,
     limit: number,
   ): Promise<{ total: number; items: DeadLetter[] }>;
-  /** Remove dead letters (all, or the given ids) and return them, for replay. */
-  takeDeadLetters(customer: string, ids?: string[]): Promise<DeadLetter[]>;
+  /**
+   * Put dead letters back (the given ids, or the oldest `limit`), each as a package of its own in its
+   * shard, due now, with a fresh attempt budget: atomically per call.
+   */
+  replayDeadLetters(
+    customer: string,
+    ids: string[] | null,
+    now: number,
+    limit: number,
+  ): Promise<{ replayed: DeadLetter[]; remaining: number }>;
   /** Delete the given dead letters for good; returns how many there were. */
   discardDeadLetters(customer: string, ids: string[]): Promise<number>;
   recordPoison(record: PoisonRecord): Promise<void>;
   /** Poison messages, newest first. */
   listPoison(offset: number, limit: number): Promise<{ total: number; items: PoisonRecord[] }>;
+  /** What a crash of the store could lose (read from its settings). */
+  durability(): Promise<Durability>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-export const POISON_KEEP = 10_000;
-export const POISON_VALUE_MAX = 64 * 1024;
+export const POISON_VALUE_MAX = 4 * 1024;
+
+/** The package of a replayed dead letter: its own, so a replay never waits behind (or holds) newer work. */
+export function replayed(letter: DeadLetter, now: number): ParkedDelivery {
+  const d = letter.delivery;
+  return {
+    ...d,
+    deliveryId: `${d.customer}/${d.eventId}/replay-${now}`,
+    orderingKey: `replay:${d.eventId}:${now}`,
+    attempts: 0,
+    lastError: `replayed after: ${letter.reason}`,
+  };
+}

@@ -59,6 +59,8 @@ describe('circuit breaker', () => {
       await world.producer.send({ topic, messages: bEvents });
       const lane = integrator.lanes.find((l) => l.id === 'customer-b')!;
       await eventually(() => lane.snapshot().breaker === 'open', 30_000, 'B breaker open');
+      // Requests already out when it opened still arrive; count from when none is left in flight.
+      await eventually(() => lane.snapshot().inflight === 0, 5000, 'B requests in flight answered');
       const failedWhileOpen = b.requests.length;
       // While open (1.5 s), nothing is sent to B, and A's traffic flows.
       const aEvents = journeys('customer-a', 20, { prefix: 'brk-a' }).messages;

@@ -1,7 +1,7 @@
 /**
  * Durability, with the integrator as a real child process and a real Redis:
  *  - SIGKILL mid-stream and start again: every event delivered at least once, duplicates bounded by what
- *    was not yet committed when it died;
+ *    was not yet committed or was in flight when it died;
  *  - retries parked in Redis are delivered after a restart (the Kafka offsets were already committed past
  *    them, so they can only come from the store);
  *  - a stuck customer with 5,000 events: heap stays under a stated bound, the commit point reaches the end.
@@ -111,7 +111,10 @@ describe('crash', () => {
     console.log(
       `crash: delivered ${deliveredAtKill} before SIGKILL, ${uncommittedAtKill} uncommitted at kill, ${duplicates} duplicates`,
     );
-    expect(duplicates).toBeLessThanOrEqual(uncommittedAtKill);
+    // What was not committed, plus parked heads this process held at the kill: out (at most `concurrency`,
+    // 4) or answered but not yet settled in the store (the slot is given back before that round trip, so at
+    // most another 4). The next takeover hands those out again.
+    expect(duplicates).toBeLessThanOrEqual(uncommittedAtKill + 2 * 4);
     // Duplicates are counted by receivers through the stable id: same change → same webhook-id.
     const byId = new Map<string, string>();
     for (const d of a.delivered()) {
@@ -164,7 +167,7 @@ describe('restart with parked work', () => {
     await waitCommittedToEnd(world, topic, groupId, 30_000, 'commit point past the parked work');
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    const store = new RedisRetryStore(redis.url, prefix);
+    const store = new RedisRetryStore(redis.url, { prefix });
     expect(await store.parkedCount('customer-a')).toBe(messages.length);
     await store.close();
 

@@ -14,16 +14,33 @@ afterAll(async () => {
 
 storeConformance(
   'redis',
-  async () => new RedisRetryStore(server.url, `t${Math.random().toString(36).slice(2, 8)}`),
+  async (limits, onTrimmed) =>
+    new RedisRetryStore(server.url, {
+      prefix: `t${Math.random().toString(36).slice(2, 8)}`,
+      ...(limits ? { limits } : {}),
+      ...(onTrimmed ? { onTrimmed } : {}),
+    }),
 );
 
 describe('RedisRetryStore durability', () => {
   it('parked work survives a Redis restart (appendonly) and the client reconnects by itself', async () => {
-    const store = new RedisRetryStore(server.url, 'durable');
+    const store = new RedisRetryStore(server.url, { prefix: 'durable' });
     const d = delivery({ customer: 'durable-c' });
-    await store.park([{ delivery: d, dueAt: 0 }]);
+    const { epoch } = await store.takeOver('durable-c', 'topic:0', 0, null);
+    const ref = { customer: 'durable-c', shard: 'topic:0', epoch };
+    await store.park(ref, [{ orderingKey: d.orderingKey, items: [d], dueAt: 0, headClaimed: false }]);
     await server.restart();
-    expect(await store.claimDue('durable-c', 'topic:0', 0, 1, 100)).toEqual([d]);
+    expect((await store.claim(ref, 0, 1)).heads).toEqual([d]);
+    await store.close();
+  });
+
+  it('reads the eviction policy and AOF settings that decide what a Redis crash can lose', async () => {
+    const store = new RedisRetryStore(server.url, { prefix: 'dur' });
+    expect(await store.durability()).toEqual({
+      evictionPolicy: 'noeviction',
+      aof: true,
+      appendfsync: 'everysec',
+    });
     await store.close();
   });
 });

@@ -76,7 +76,7 @@ describe('OffsetTracker', () => {
     const o = new OffsetTracker();
     o.partition('a', 0).track(0n, 0);
     o.partition('a', 1).track(0n, 0);
-    o.retain(new Set([OffsetTracker.key('a', 1)]));
+    o.forget(new Set([OffsetTracker.key('a', 0)]));
     expect(o.pendingCommits().map((p) => p.partition)).toEqual([1]);
   });
 });

@@ -1,100 +1,69 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  createBreaker,
-  CountedFailure,
-  isBreakerRejection,
-  mayDispatch,
-  stateOf,
-} from '../../../src/lanes/breaker.ts';
-import type { Outcome } from '../../../src/delivery/outcome.ts';
+import { describe, expect, it } from 'vitest';
+import { Breaker } from '../../../src/lanes/breaker.ts';
 
-const ok: Outcome = {
-  result: '2xx',
-  decision: 'delivered',
-  breakerFailure: false,
-  status: 200,
-  retryAfterMs: null,
-  detail: '',
-};
-const bad: Outcome = {
-  result: '5xx',
-  decision: 'retry',
-  breakerFailure: true,
-  status: 500,
-  retryAfterMs: null,
-  detail: '',
-};
 const policy = { errorThresholdPercentage: 50, volumeThreshold: 4, windowMs: 10_000, resetTimeoutMs: 5_000 };
 
-describe('mayDispatch', () => {
-  it.each<[Parameters<typeof mayDispatch>[0], boolean, boolean]>([
-    ['closed', false, true],
-    ['closed', true, true],
-    ['half-open', true, true],
-    ['half-open', false, false],
-    ['open', true, false],
-    ['open', false, false],
-  ])('%s with probe slot free=%s → %s', (state, free, expected) => {
-    expect(mayDispatch(state, free)).toBe(expected);
+/** Run a script of results against a fresh breaker; returns its state after each step. */
+function run(steps: ('ok' | 'fail')[], t0 = 0, dt = 10): string[] {
+  const b = new Breaker(policy);
+  return steps.map((s, i) => {
+    const now = t0 + i * dt;
+    const probe = b.start(now);
+    b.finish(now, s === 'fail', probe);
+    return b.state(now);
   });
-});
+}
 
-describe('breaker transitions (opossum, controlled clock)', () => {
-  beforeEach(() => vi.useFakeTimers({ now: 0 }));
-  afterEach(() => vi.useRealTimers());
-
-  const fire = (b: ReturnType<typeof createBreaker>, o: Outcome) =>
-    b
-      .fire(async () => {
-        if (o.breakerFailure) throw new CountedFailure(o);
-        return o;
-      })
-      .catch((e: unknown) => e);
-
-  it('closed → open after the threshold over enough volume → half-open after the reset → one probe decides', async () => {
-    const b = createBreaker(policy, 't', (run) => run());
-    await fire(b, bad);
-    await fire(b, bad);
-    await fire(b, bad);
-    expect(stateOf(b)).toBe('closed'); // below volumeThreshold
-    await fire(b, bad);
-    expect(stateOf(b)).toBe('open');
-    expect(isBreakerRejection(await fire(b, ok))).toBe(true); // nothing goes while open
-
-    vi.advanceTimersByTime(5_000);
-    expect(stateOf(b)).toBe('half-open');
-    expect(mayDispatch(stateOf(b), b.pendingClose)).toBe(true);
-    const probe = fire(b, bad);
-    expect(mayDispatch(stateOf(b), b.pendingClose)).toBe(false); // only one probe
-    await probe;
-    expect(stateOf(b)).toBe('open'); // failed probe re-opens
-
-    vi.advanceTimersByTime(5_000);
-    await fire(b, ok);
-    expect(stateOf(b)).toBe('closed');
-    b.shutdown();
+describe('Breaker (pure, time passed in)', () => {
+  it.each<[string, ('ok' | 'fail')[], string]>([
+    ['stays closed below the volume threshold', ['fail', 'fail', 'fail'], 'closed'],
+    ['opens at the threshold over enough volume', ['fail', 'fail', 'fail', 'fail'], 'open'],
+    ['50 % is not more than 50 %', ['fail', 'ok', 'fail', 'ok'], 'closed'],
+    ['more than 50 % opens', ['fail', 'ok', 'fail', 'fail'], 'open'],
+    ['successes keep it closed', ['ok', 'ok', 'ok', 'ok', 'fail'], 'closed'],
+  ])('%s', (_name, steps, last) => {
+    expect(run(steps).at(-1)).toBe(last);
   });
 
-  it('successes keep it closed; 4xx-like outcomes (not breaker failures) never count', async () => {
-    const b = createBreaker(policy, 't', (run) => run());
-    const permanent: Outcome = { ...ok, result: '4xx', decision: 'dead', status: 400 };
-    for (let i = 0; i < 20; i++) await fire(b, permanent);
-    expect(stateOf(b)).toBe('closed');
-    for (let i = 0; i < 20; i++) await fire(b, i % 3 === 0 ? bad : ok);
-    expect(stateOf(b)).toBe('closed');
-    b.shutdown();
+  it('forgets failures that fell out of the window', () => {
+    const b = new Breaker(policy);
+    for (let i = 0; i < 3; i++) b.finish(i, true, false);
+    b.finish(20_000, true, false); // 3 old failures are out of the 10 s window
+    expect(b.state(20_000)).toBe('closed');
   });
 
-  it('failures outside the window are forgotten', async () => {
-    const b = createBreaker(policy, 't', (run) => run());
-    await fire(b, bad);
-    await fire(b, bad);
-    await fire(b, bad);
-    vi.advanceTimersByTime(11_000);
-    await fire(b, bad);
-    await fire(b, ok);
-    await fire(b, ok);
-    expect(stateOf(b)).toBe('closed');
-    b.shutdown();
+  it('open → half-open after the reset time → exactly one probe → closed on success', () => {
+    const b = new Breaker(policy);
+    for (let i = 0; i < 4; i++) b.finish(i, true, false);
+    expect(b.state(10)).toBe('open');
+    expect(b.mayStart(10)).toBe(false);
+    expect(b.reopensAt()).toBe(5003);
+    expect(b.state(5003)).toBe('half-open');
+    expect(b.mayStart(5003)).toBe(true);
+    const probe = b.start(5003);
+    expect(probe).toBe(true);
+    expect(b.mayStart(5004)).toBe(false); // one probe at a time
+    b.finish(5100, false, probe);
+    expect(b.state(5100)).toBe('closed');
+    expect(b.mayStart(5100)).toBe(true);
+  });
+
+  it('a failed probe opens it again for another reset period', () => {
+    const b = new Breaker(policy);
+    for (let i = 0; i < 4; i++) b.finish(i, true, false);
+    const probe = b.start(6000);
+    b.finish(6100, true, probe);
+    expect(b.state(6100)).toBe('open');
+    expect(b.reopensAt()).toBe(11_100);
+  });
+
+  it('an abandoned probe frees the slot; answers of requests started before it opened do not decide', () => {
+    const b = new Breaker(policy);
+    for (let i = 0; i < 4; i++) b.finish(i, true, false);
+    const probe = b.start(6000);
+    b.abandon(probe);
+    expect(b.mayStart(6001)).toBe(true);
+    b.finish(6002, false, false); // a late answer of an old request
+    expect(b.state(6002)).toBe('half-open');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PackageQueues } from '../../../src/lanes/package-queues.ts';
+import { PackageQueues, packageKey } from '../../../src/lanes/package-queues.ts';
 
 interface D {
   id: string;
@@ -7,113 +7,98 @@ interface D {
   orderingKey: string;
   firstSeenAt: number;
 }
-let t = 0;
-const d = (id: string, pkg: string, shard = 's0', at = t++): D => ({
-  id,
+let n = 0;
+const d = (pkg: string, shard = 's:0'): D => ({
+  id: `${pkg}-${++n}`,
   shard,
   orderingKey: pkg,
-  firstSeenAt: at,
+  firstSeenAt: n,
 });
-const ids = (xs: (D | null)[]) => xs.map((x) => x?.id ?? null);
 
-describe('PackageQueues', () => {
-  it('one head out per package; packages take turns', () => {
+describe('PackageQueues: per-package order in memory', () => {
+  it('one head out per package; packages take turns; the next goes when the head is done', () => {
     const q = new PackageQueues<D>();
-    const [a1, a2, b1, c1] = [d('a1', 'A'), d('a2', 'A'), d('b1', 'B'), d('c1', 'C')];
-    [a1, a2, b1, c1].forEach((x) => q.push(x));
-    expect(q.size).toBe(4);
-    expect(ids([q.next(), q.next(), q.next(), q.next()])).toEqual(['a1', 'b1', 'c1', null]); // a2 waits for a1
-    expect(q.done(a1)).toEqual({ gone: false, parkedBehind: false });
-    expect(ids([q.next(), q.next()])).toEqual(['a2', null]);
-    expect(q.done(a2)).toEqual({ gone: true, parkedBehind: false });
-    expect(q.has(a1)).toBe(false);
-    expect(q.size).toBe(2);
-  });
-
-  it('the same ordering key in two shards is two packages', () => {
-    const q = new PackageQueues<D>();
-    q.push(d('x', 'A', 's0'));
-    q.push(d('y', 'A', 's1'));
-    expect(ids([q.next(), q.next()])).toEqual(['x', 'y']);
-  });
-
-  it('putBack returns the head to the front without losing its place', () => {
-    const q = new PackageQueues<D>();
-    const [a1, b1] = [d('a1', 'A'), d('b1', 'B')];
-    q.push(a1);
-    q.push(b1);
-    expect(q.next()).toBe(a1);
-    q.putBack(a1);
-    expect(ids([q.next(), q.next()])).toEqual(['a1', 'b1']);
-  });
-
-  it('a package marked parkedBehind accepts nothing more in memory and reports it when it empties', () => {
-    const q = new PackageQueues<D>();
-    const a1 = d('a1', 'A');
-    q.push(a1);
-    expect(q.canAppend(d('a2', 'A'))).toBe(true);
-    q.markParkedBehind(a1);
-    expect(q.canAppend(d('a2', 'A'))).toBe(false);
-    q.next();
-    expect(q.done(a1)).toEqual({ gone: true, parkedBehind: true });
-  });
-
-  it('take removes a whole package in order, head included', () => {
-    const q = new PackageQueues<D>();
-    const [a1, a2, a3, b1] = [d('a1', 'A'), d('a2', 'A'), d('a3', 'A'), d('b1', 'B')];
-    [a1, a2, a3, b1].forEach((x) => q.push(x));
-    q.next();
-    expect(ids(q.take(a1))).toEqual(['a1', 'a2', 'a3']);
-    expect(ids([q.next(), q.next()])).toEqual(['b1', null]);
-    expect(q.size).toBe(1);
-  });
-
-  it('takeStale takes packages whose oldest delivery is at or before the cutoff, saying which were out', () => {
-    const q = new PackageQueues<D>();
-    const old = d('old', 'A', 's0', 10);
-    const oldNext = d('old2', 'A', 's0', 50);
-    const young = d('young', 'B', 's0', 40);
-    const idle = d('idle', 'C', 's0', 20);
-    [old, oldNext, young, idle].forEach((x) => q.push(x));
-    q.next(); // old is out
-    const taken = q.takeStale(20);
-    expect(taken.map((p) => [ids(p.items), p.busy])).toEqual([
-      [['old', 'old2'], true],
-      [['idle'], false],
-    ]);
-    expect(ids([q.next(), q.next()])).toEqual(['young', null]);
-    expect(q.takeStale(1000, (head) => head.id !== 'young')).toEqual([]); // not eligible
-    q.restore(taken);
-    expect(q.size).toBe(4);
-    expect(ids([q.next(), q.next()])).toEqual(['idle', null]); // the busy one stays out
-  });
-
-  it('takeWaiting leaves heads that are out, marks them, and keeps the order', () => {
-    const q = new PackageQueues<D>();
-    const [a1, a2, a3, b1, b2, c1] = [
-      d('a1', 'A', 's0'),
-      d('a2', 'A', 's0'),
-      d('a3', 'A', 's0'),
-      d('b1', 'B', 's1'),
-      d('b2', 'B', 's1'),
-      d('c1', 'C', 's0'),
-    ];
-    [a1, a2, a3, b1, b2, c1].forEach((x) => q.push(x));
-    q.next(); // a1 out
-    expect(ids(q.takeWaiting((x) => x.shard === 's0', true))).toEqual(['a2', 'a3', 'c1']);
-    expect(q.canAppend(a1)).toBe(false); // marked parkedBehind
-    expect(ids([q.next(), q.next()])).toEqual(['b1', null]);
-    expect(q.done(a1)).toEqual({ gone: true, parkedBehind: true });
-    expect(q.size).toBe(2);
-  });
-
-  it('done on something that is not the head changes nothing', () => {
-    const q = new PackageQueues<D>();
-    const [a1, a2] = [d('a1', 'A'), d('a2', 'A')];
+    const [a1, a2, b1] = [d('A'), d('A'), d('B')];
     q.push(a1);
     q.push(a2);
-    q.next();
+    q.push(b1);
+    expect(q.next(0)).toBe(a1);
+    expect(q.next(0)).toBe(b1);
+    expect(q.next(0)).toBe(null); // A's second waits for its head
+    q.done(a1);
+    expect(q.next(0)).toBe(a2);
     q.done(a2);
-    expect(q.size).toBe(2);
+    q.done(b1);
+    expect([q.size, q.packages]).toEqual([0, 0]);
+  });
+
+  it('putBack: the head did not go; it is first in line again', () => {
+    const q = new PackageQueues<D>();
+    const [a1, b1] = [d('A'), d('B')];
+    q.push(a1);
+    q.push(b1);
+    expect(q.next(0)).toBe(a1);
+    q.putBack(a1);
+    expect(q.next(0)).toBe(a1);
+  });
+
+  it('defer: a failed head waits in memory until its time, then is ready again', () => {
+    const q = new PackageQueues<D>();
+    const a1 = d('A');
+    q.push(a1);
+    q.push(d('A'));
+    expect(q.next(0)).toBe(a1);
+    q.defer(a1, 500);
+    expect(q.next(100)).toBe(null);
+    expect(q.wake(100)).toBe(500);
+    expect(q.wake(500)).toBe(null);
+    expect(q.next(500)).toBe(a1);
+  });
+
+  it('take moves a whole package out (with its out head); restore brings it back as it was', () => {
+    const q = new PackageQueues<D>();
+    const [a1, a2] = [d('A'), d('A')];
+    q.push(a1);
+    q.push(a2);
+    q.next(7);
+    const taken = q.take(packageKey(a1))!;
+    expect(taken).toMatchObject({ items: [a1, a2], out: true, outSince: 7 });
+    expect([q.size, q.next(8)]).toEqual([0, null]);
+    const a3 = d('A');
+    q.restore(taken, [a3]);
+    expect(q.size).toBe(3);
+    expect(q.next(9)).toBe(null); // its head is still out
+    q.done(a1);
+    expect(q.next(10)).toBe(a2);
+  });
+
+  it('views report what the spill decision needs', () => {
+    const q = new PackageQueues<D>();
+    const [a1, a2] = [d('A', 't:1'), d('A', 't:1')];
+    q.push(a1);
+    q.push(a2);
+    q.next(42);
+    expect([...q.views()]).toEqual([
+      {
+        key: packageKey(a1),
+        shard: 't:1',
+        size: 2,
+        out: true,
+        outSince: 42,
+        retryAt: null,
+        headSeenAt: a1.firstSeenAt,
+        newestSeenAt: a2.firstSeenAt,
+      },
+    ]);
+  });
+
+  it('a taken package leaves no stale turn behind', () => {
+    const q = new PackageQueues<D>();
+    const a1 = d('A');
+    q.push(a1);
+    q.take(packageKey(a1));
+    q.push(d('B'));
+    expect(q.next(0)?.orderingKey).toBe('B');
+    expect(q.next(0)).toBe(null);
   });
 });

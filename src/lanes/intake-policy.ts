@@ -1,0 +1,129 @@
+/**
+ * Where a lane's work lives (pure): memory, the store, or still in Kafka (back-pressure).
+ *
+ * A healthy backlog stays in Kafka: a lane parks only work the customer cannot take now — a request in
+ * flight longer than PARK_AFTER_MS, a retry waiting for its time, everything while the breaker is open or
+ * the lane is paused, and what the lane holds beyond what it can send within PARK_AFTER_MS at the rate it
+ * has shown. A lane that can send a full memory (`maxInMemory`) within PARK_AFTER_MS is healthy: when it
+ * is full, fetching waits for it instead. A slow or broken lane is never healthy, so it never makes
+ * fetching wait: the others go on at full speed (README "Guarantees and how they are kept").
+ *
+ * The rate is Little's law: concurrency ÷ latency, where the latency is the recent average and at least
+ * the age of the oldest request still out (a customer that has not answered for 20 s is not fast, whatever
+ * it did before), capped by the customer's `ratePerSecond`.
+ */
+import type { LaneMode } from './lane-mode.ts';
+
+const ALPHA = 0.2;
+
+export class DrainRate {
+  private latencyMs: number | null = null;
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly ratePerSecond: number | null,
+  ) {}
+
+  observe(durationMs: number): void {
+    const ms = Math.max(0, durationMs);
+    this.latencyMs = this.latencyMs === null ? ms : this.latencyMs + ALPHA * (ms - this.latencyMs);
+  }
+
+  /** Deliveries per second the lane can make now; `oldestOutMs`: age of the oldest request in flight. */
+  perSecond(oldestOutMs: number): number {
+    const latency = Math.max(1, this.latencyMs ?? 0, oldestOutMs);
+    const byLatency = (this.concurrency * 1000) / latency;
+    return this.ratePerSecond === null ? byLatency : Math.min(byLatency, this.ratePerSecond);
+  }
+}
+
+export interface LaneLoad {
+  mode: LaneMode;
+  /** Deliveries the lane holds in memory: queued, in flight, claimed from the store, waiting for a write. */
+  held: number;
+  /** `maxInMemory`. */
+  cap: number;
+  concurrency: number;
+  /** Deliveries the lane can send within PARK_AFTER_MS at its rate. */
+  drainable: number;
+}
+
+/** Can the lane send a full memory within PARK_AFTER_MS? Then a full lane makes fetching wait. */
+export function healthy(load: LaneLoad): boolean {
+  return load.drainable >= load.cap;
+}
+
+/** What the lane keeps in memory before it parks new work: what it can drain in time, within [concurrency, cap]. */
+export function budget(load: LaneLoad): number {
+  return Math.min(load.cap, Math.max(load.concurrency, Math.floor(load.drainable)));
+}
+
+/** Should fetching wait for this lane? Only when it is full and will empty soon (or a rebalance holds it). */
+export function saturated(load: LaneLoad): boolean {
+  if (load.held < load.cap) return false;
+  return load.mode === 'held' || (load.mode === 'running' && healthy(load));
+}
+
+/** Where a delivery goes whose package has nothing in memory and nothing parked. */
+export function placeNew(load: LaneLoad): 'memory' | 'store' {
+  if (load.mode === 'open' || load.mode === 'paused') return 'store';
+  if (load.mode === 'held') return 'memory';
+  if (load.held < budget(load) || healthy(load)) return 'memory';
+  return 'store';
+}
+
+/** A package whose statuses are in memory, as the spill decision sees it. */
+export interface PackageView {
+  key: string;
+  size: number;
+  /** When its head went out (in flight), or null. */
+  outSince: number | null;
+  /** Its head failed and waits in memory for a retry at this time (the store could not take it), or null. */
+  retryAt: number | null;
+  /** Arrival of its head (ms). */
+  headSeenAt: number;
+  /** Arrival of its newest status (ms). */
+  newestSeenAt: number;
+}
+
+export type MoveReason = 'slow' | 'retry' | 'capacity' | 'breaker_open' | 'paused';
+
+/**
+ * Which memory packages to move to the store now, whole (the one-home rule: a package's pending statuses
+ * live in memory or in the store, never both).
+ */
+export function chooseMoves(
+  pkgs: readonly PackageView[],
+  load: LaneLoad,
+  now: number,
+  parkAfterMs: number,
+): { key: string; why: MoveReason }[] {
+  if (load.mode === 'held' || load.mode === 'stopping' || load.mode === 'stopped') return [];
+  const cutoff = now - parkAfterMs;
+  const out: { key: string; why: MoveReason }[] = [];
+  const rest: PackageView[] = [];
+  let held = load.held;
+  const take = (p: PackageView, why: MoveReason) => {
+    out.push({ key: p.key, why });
+    held -= p.size;
+  };
+  for (const p of pkgs) {
+    if (p.outSince !== null) {
+      if (p.outSince <= cutoff) take(p, 'slow');
+    } else if (load.mode === 'open') take(p, 'breaker_open');
+    else if (load.mode === 'paused') take(p, 'paused');
+    else if (p.retryAt !== null) take(p, 'retry');
+    else if (p.headSeenAt <= cutoff) take(p, 'slow');
+    else rest.push(p);
+  }
+  const limit = budget(load);
+  if (held > limit && !healthy(load)) {
+    // The newest wait longest: they go first, so what stays in memory is what will be sent soonest.
+    rest.sort((a, b) => b.newestSeenAt - a.newestSeenAt);
+    for (const p of rest) {
+      if (held <= limit) break;
+      take(p, 'capacity');
+    }
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+/**
+ * The store as one integrator process sees it: the shared store (the simulation's "Redis"), with the
+ * faults a real one has — error replies to writes (memory full under noeviction, a read-only replica after
+ * a failover) and stalls (every reply late) — and the process's death: a killed process's calls never
+ * reach the store, and answers to calls it made never reach it.
+ */
+import type { Clock } from '../../src/clock.ts';
+import type { RetryStore } from '../../src/store/port.ts';
+
+export interface StoreWeather {
+  /** Writes fail with an error reply. */
+  refuseWrites: boolean;
+  /** Every call is answered this much later. */
+  stallMs: number;
+}
+
+const WRITES = new Set([
+  'takeOver',
+  'park',
+  'appendIfParked',
+  'claim',
+  'settle',
+  'addDeadLetter',
+  'replayDeadLetters',
+  'discardDeadLetters',
+  'recordPoison',
+]);
+
+export function processStore(
+  inner: RetryStore,
+  weather: StoreWeather,
+  clock: Clock,
+  alive: () => boolean,
+  trace: (line: string) => void = () => {},
+): RetryStore {
+  const never = new Promise<never>(() => {});
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || prop === 'close') return value;
+      const name = String(prop);
+      return (...args: unknown[]) => {
+        if (!alive()) return never;
+        const call = async () => {
+          if (weather.refuseWrites && WRITES.has(name)) {
+            if (WRITES.has(name)) trace(`store.${name} REFUSED ${describe(args)}`);
+            throw new Error('OOM command not allowed when used memory > maxmemory');
+          }
+          const res = await (value as (...a: unknown[]) => Promise<unknown>)
+            .apply(target, args)
+            .catch((err: unknown) => {
+              if (WRITES.has(name)) trace(`store.${name} ${(err as Error).name} ${describe(args)}`);
+              throw err;
+            });
+          if (WRITES.has(name)) trace(`store.${name} ok ${describe(args)} → ${describe([res])}`);
+          return res;
+        };
+        const stall = weather.stallMs;
+        const result =
+          stall > 0 ? new Promise<void>((r) => clock.after(stall, () => r())).then(call) : call();
+        // A dead process hears nothing more.
+        return result.then(
+          (v) => (alive() ? v : never),
+          (err: unknown) => (alive() ? Promise.reject(err) : never),
+        );
+      };
+    },
+  });
+}
+
+/** A short line for the trace: delivery ids cut to their last characters. */
+function describe(args: unknown[]): string {
+  return (
+    JSON.stringify(args, (k, v: unknown) => {
+      if (
+        k === 'body' ||
+        k === 'customer' ||
+        k === 'firstSeenAt' ||
+        k === 'commitTsMs' ||
+        k === 'lastError' ||
+        k === 'label' ||
+        k === 'eventId'
+      )
+        return undefined;
+      if (k === 'deliveryId' && typeof v === 'string') return v.slice(-6);
+      if (k === 'shard' && typeof v === 'string') return v.slice(-2);
+      return v;
+    })?.slice(0, 300) ?? ''
+  );
+}

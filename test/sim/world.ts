@@ -1,0 +1,426 @@
+/**
+ * One simulated world: the real core (`createCore`: pipeline, lanes, offset tracking, commit loop) in up
+ * to two integrator processes, the memory store as the shared "Redis", a simulated Kafka and customers,
+ * all on one virtual clock and one seed. It runs a schedule of records and faults, then a quiet period, and
+ * keeps what the invariants need: what each customer took in, what was dead-lettered, which duplicates a
+ * fault excuses, and the most memory any lane held.
+ */
+import { createCore } from '../../src/core.ts';
+import type { Core } from '../../src/core.ts';
+import type { CustomerConfig } from '../../src/config/customers.ts';
+import { MemoryRetryStore } from '../../src/store/memory.ts';
+import { createMetrics } from '../../src/observe/metrics.ts';
+import { createLogger } from '../../src/observe/logger.ts';
+import type { DeliveryEvent } from '../../src/observe/delivery-events.ts';
+import { ProcessClock, SimClock } from './clock.ts';
+import { SimBroker, SimConsumer } from './broker.ts';
+import { Ledger, SimCustomer } from './customers.ts';
+import type { Behaviour } from './customers.ts';
+import { processStore } from './faulty-store.ts';
+import type { StoreWeather } from './faulty-store.ts';
+import { rng } from './random.ts';
+
+export interface CustomerSpec {
+  id: string;
+  matchAll: boolean;
+  concurrency: number;
+  maxInMemory: number;
+  timeoutMs: number;
+  ratePerSecond: number | null;
+  retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
+  breaker: {
+    errorThresholdPercentage: number;
+    volumeThreshold: number;
+    windowMs: number;
+    resetTimeoutMs: number;
+  };
+  behaviour: Behaviour;
+}
+
+export interface RecordSpec {
+  at: number;
+  pkg: number;
+  /** Index of the customer whose package it is (routing by customer_id). */
+  owner: number;
+  step: number;
+  /** A malformed record: poison. */
+  poison?: boolean;
+}
+
+export type Fault =
+  | { at: number; kind: 'crash' | 'start' | 'stop'; who: 0 | 1 }
+  | { at: number; kind: 'storeDown'; forMs: number }
+  | { at: number; kind: 'storeStall'; forMs: number; stallMs: number }
+  | { at: number; kind: 'behaviour'; customer: number; behaviour: Behaviour }
+  | { at: number; kind: 'pause'; customer: number; forMs: number };
+
+export interface Schedule {
+  seed: number;
+  partitions: number;
+  parkAfterMs: number;
+  revokeHook: boolean;
+  /** Longest a member takes to hear of a rebalance (a stale owner keeps working meanwhile). */
+  maxNoticeMs: number;
+  customers: CustomerSpec[];
+  records: RecordSpec[];
+  faults: Fault[];
+}
+
+export const SESSION_MS = 1000;
+const QUIET_LIMIT_MS = 180_000;
+
+/** The identity of one expected delivery. */
+export const tupleKey = (customer: string, pkg: string, step: number) => `${customer}|${pkg}|${step}`;
+
+interface Process {
+  slot: 0 | 1;
+  metrics: ReturnType<typeof createMetrics>;
+  clock: ProcessClock;
+  consumer: SimConsumer;
+  core: Core;
+  alive: boolean;
+}
+
+export class World {
+  readonly clock = new SimClock();
+  readonly ledger = new Ledger();
+  readonly store: MemoryRetryStore;
+  readonly broker: SimBroker;
+  readonly weather: StoreWeather = { refuseWrites: false, stallMs: 0 };
+  readonly customers: SimCustomer[];
+  readonly expected = new Set<string>();
+  readonly excused = new Set<string>();
+  readonly deadLettered = new Set<string>();
+  readonly trace: string[] = [];
+  /** Offsets of poison records, per partition. */
+  readonly poison: { partition: number; offset: number }[] = [];
+  maxHeldOverCap = -Infinity;
+  private readonly random: () => number;
+  private readonly slots: (Process | null)[] = [null, null];
+  private readonly processes: { metrics: ReturnType<typeof createMetrics> }[] = [];
+  private readonly byOffset: Map<string, string[]>[] = [];
+  private readonly eventTuple = new Map<string, { pkg: string; step: number }>();
+  private readonly configs: CustomerConfig[];
+
+  constructor(readonly schedule: Schedule) {
+    this.random = rng(schedule.seed);
+    this.store = new MemoryRetryStore();
+    this.broker = new SimBroker(this.clock, schedule.partitions, (gen) =>
+      this.faultHappened(`rebalance g${gen}`),
+    );
+    this.byOffset = Array.from({ length: schedule.partitions }, () => new Map());
+    this.customers = schedule.customers.map(
+      (c) => new SimCustomer(c.id, c.behaviour, this.clock, this.ledger, rng(schedule.seed ^ hash(c.id))),
+    );
+    this.configs = schedule.customers.map((c, i) => ({
+      id: c.id,
+      url: `http://customer-${i}.invalid/hook`,
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      match: c.matchAll ? '*' : { customer_id: c.id },
+      concurrency: c.concurrency,
+      ratePerSecond: c.ratePerSecond,
+      timeoutMs: c.timeoutMs,
+      maxInMemory: c.maxInMemory,
+      retry: c.retry,
+      breaker: c.breaker,
+    }));
+  }
+
+  /** Counts of what happened (how much of the core a schedule exercised). */
+  readonly stats = new Map<string, number>();
+  count(what: string, n = 1): void {
+    this.stats.set(what, (this.stats.get(what) ?? 0) + n);
+  }
+
+  note(line: string): void {
+    this.trace.push(`${String(this.clock.now() - 1_800_000_000_000).padStart(7)} ${line}`);
+    if (this.trace.length > 400) this.trace.shift();
+  }
+
+  // ── records ──
+
+  private produce(r: RecordSpec): void {
+    const pkg = `PKG-${r.pkg}`;
+    const partition = hash(pkg) % this.schedule.partitions;
+    if (r.poison) {
+      const offset = this.broker.produce(partition, pkg, '{"op":"c","after":');
+      this.poison.push({ partition, offset });
+      this.note(`produce poison p${partition}@${offset}`);
+      return;
+    }
+    const owner = this.schedule.customers[r.owner]!.id;
+    const row = {
+      id: r.pkg * 100 + r.step,
+      package_id: pkg,
+      customer_id: owner,
+      status: `step-${r.step}`,
+      step: r.step,
+    };
+    const value = JSON.stringify({
+      before: null,
+      after: row,
+      source: {
+        name: 'dbserver1',
+        db: 'logistics',
+        schema: 'public',
+        table: 'package_status',
+        lsn: 1000 + r.pkg * 100 + r.step,
+        ts_ms: this.clock.now(),
+        snapshot: 'false',
+      },
+      op: r.step === 0 ? 'c' : 'u',
+    });
+    const offset = this.broker.produce(partition, pkg, value);
+    const routedTo = this.schedule.customers.filter((c) => c.matchAll || c.id === owner).map((c) => c.id);
+    const tuples = routedTo.map((c) => tupleKey(c, pkg, r.step));
+    for (const t of tuples) this.expected.add(t);
+    this.byOffset[partition]!.set(String(offset), tuples);
+    this.note(`produce ${pkg}#${r.step} p${partition}@${offset} → ${routedTo.join(',') || 'nobody'}`);
+  }
+
+  // ── processes ──
+
+  private startProcess(slot: 0 | 1): void {
+    if (this.slots[slot]?.alive) return;
+    const clock = new ProcessClock(this.clock);
+    const consumer = new SimConsumer(this.broker, clock, {
+      noticeMs: () => Math.floor(this.random() * this.schedule.maxNoticeMs),
+      maxBatch: 1 + Math.floor(this.random() * 8),
+      revokeHook: this.schedule.revokeHook,
+      onStaleFetch: (p, o) => this.excuseRecord(p, o),
+    });
+    const metrics = createMetrics({ defaultMetrics: false });
+    this.processes.push({ metrics });
+    const proc: Process = { slot, clock, consumer, metrics, core: null as unknown as Core, alive: true };
+    proc.core = createCore({
+      config: {
+        customers: this.configs,
+        parkAfterMs: this.schedule.parkAfterMs,
+        commitIntervalMs: 200,
+        shutdownDeadlineMs: 1000,
+        kafka: { sessionTimeoutMs: SESSION_MS },
+      },
+      source: consumer,
+      store: processStore(
+        this.store,
+        this.weather,
+        this.clock,
+        () => proc.alive,
+        (l) => this.note(`[${slot}] ${l}`),
+      ),
+      sender: (c) => this.customers[this.configs.indexOf(c)]!.sender(c.timeoutMs, () => proc.alive),
+      clock,
+      log: createLogger('silent'),
+      metrics,
+      observer: {
+        change: (e) => this.eventTuple.set(e.eventId, { pkg: e.packageId, step: stepOf(e.body) }),
+        delivery: (e) => this.observed(slot, consumer, e),
+      },
+      random: rng(this.schedule.seed ^ (slot + 1) ^ this.clock.now()),
+    });
+    this.slots[slot] = proc;
+    this.note(`start process ${slot}`);
+    void proc.core.start();
+  }
+
+  private observed(slot: number, consumer: SimConsumer, e: DeliveryEvent): void {
+    const t = this.eventTuple.get(e.eventId);
+    if (!t) return;
+    const key = tupleKey(e.customer, t.pkg, t.step);
+    if (e.kind === 'dead') this.deadLettered.add(key);
+    this.count(
+      e.kind === 'parked' ? `parked:${e.why}` : e.kind === 'attempted' ? `attempt:${e.result}` : e.kind,
+    );
+    // A stale owner's sends may be repeated by the new owner: that is the window a rebalance excuses.
+    if (e.kind === 'sending' && consumer.stale) this.excused.add(key);
+    const extra =
+      e.kind === 'sending'
+        ? ` #${e.attempt}`
+        : e.kind === 'attempted'
+          ? ` ${e.result}`
+          : e.kind === 'parked'
+            ? ` ${e.why}`
+            : '';
+    if (e.kind !== 'accepted') this.note(`[${slot}] ${e.kind} ${key}${extra}`);
+  }
+
+  private crash(slot: 0 | 1): void {
+    const p = this.slots[slot];
+    if (!p?.alive) return;
+    this.faultHappened(`crash ${slot}`);
+    p.alive = false;
+    p.clock.dead = true;
+    p.consumer.crash(SESSION_MS);
+  }
+
+  private stop(slot: 0 | 1): void {
+    const p = this.slots[slot];
+    if (!p?.alive) return;
+    this.faultHappened(`stop ${slot}`);
+    void p.core.stop().finally(() => {
+      p.alive = false;
+      p.clock.dead = true;
+    });
+  }
+
+  /** A crash, stop or rebalance: what is out or not yet committed now may be delivered twice. */
+  private faultHappened(what: string): void {
+    this.note(`FAULT ${what}`);
+    this.count(`fault:${what.split(' ')[0]}`);
+    for (let p = 0; p < this.schedule.partitions; p++) {
+      const committed = this.broker.committed[p]!;
+      for (const [offset, tuples] of this.byOffset[p]!)
+        if (Number(offset) >= committed) for (const t of tuples) this.excused.add(t);
+    }
+    for (const proc of this.slots) {
+      if (!proc?.alive) continue;
+      for (const lane of proc.core.lanes) {
+        for (const id of lane.heldDeliveries()) {
+          const eventId = id.split('/')[1]!;
+          const t = this.eventTuple.get(eventId);
+          if (t) this.excused.add(tupleKey(lane.id, t.pkg, t.step));
+        }
+      }
+    }
+  }
+
+  private excuseRecord(partition: number, offset: number): void {
+    for (const t of this.byOffset[partition]!.get(String(offset)) ?? []) this.excused.add(t);
+  }
+
+  // ── running ──
+
+  heldOverCap(): number {
+    let worst = -Infinity;
+    for (const p of this.slots) {
+      if (!p?.alive) continue;
+      for (const lane of p.core.lanes) {
+        const cap = lane.snapshot().limits.maxInMemory;
+        worst = Math.max(worst, lane.held - (2 * cap + this.schedule.partitions));
+      }
+    }
+    return worst;
+  }
+
+  async run(): Promise<void> {
+    const s = this.schedule;
+    this.startProcess(0);
+    for (const r of s.records) this.clock.after(r.at, () => this.produce(r));
+    const weatherUntil = { down: 0, stall: 0 };
+    for (const f of s.faults) {
+      this.clock.after(f.at, () => {
+        if (f.kind === 'crash') this.crash(f.who);
+        else if (f.kind === 'start') this.startProcess(f.who);
+        else if (f.kind === 'stop') this.stop(f.who);
+        else if (f.kind === 'storeDown') {
+          this.note(`store refuses writes for ${f.forMs} ms`);
+          this.weather.refuseWrites = true;
+          weatherUntil.down = Math.max(weatherUntil.down, this.clock.now() + f.forMs);
+          this.clock.after(f.forMs, () => {
+            if (this.clock.now() >= weatherUntil.down) this.weather.refuseWrites = false;
+          });
+        } else if (f.kind === 'storeStall') {
+          this.note(`store stalls ${f.stallMs} ms for ${f.forMs} ms`);
+          this.weather.stallMs = f.stallMs;
+          weatherUntil.stall = Math.max(weatherUntil.stall, this.clock.now() + f.forMs);
+          this.clock.after(f.forMs, () => {
+            if (this.clock.now() >= weatherUntil.stall) this.weather.stallMs = 0;
+          });
+        } else if (f.kind === 'behaviour') {
+          this.note(`customer ${f.customer} behaviour changes`);
+          this.customers[f.customer]!.behaviour = f.behaviour;
+        } else if (f.kind === 'pause') {
+          this.note(`customer ${f.customer} paused for ${f.forMs} ms`);
+          this.setPaused(f.customer, true);
+          this.clock.after(f.forMs, () => this.setPaused(f.customer, false));
+        }
+      });
+    }
+    const start = this.clock.now();
+    const lastScheduled = Math.max(
+      0,
+      ...s.records.map((r) => r.at),
+      ...s.faults.map((f) => f.at + ('forMs' in f ? f.forMs : 0)),
+    );
+    // The schedule, step by step, watching the memory bound.
+    await this.clock.run(start + lastScheduled, () => {
+      this.maxHeldOverCap = Math.max(this.maxHeldOverCap, this.heldOverCap());
+      return true;
+    });
+    // Then quiet: faults are over, customers are healthy; one process runs until all is settled.
+    this.note('QUIET: faults over, customers healthy');
+    for (const c of this.customers)
+      c.behaviour = { ...c.behaviour, fail: 0, rateLimited: 0, hang: 0, lateOk: 0, latencyMs: [1, 20] };
+    for (let i = 0; i < s.customers.length; i++) this.setPaused(i, false);
+    if (!this.slots.some((p) => p?.alive)) this.startProcess(0);
+    const quietEnd = this.clock.now() + QUIET_LIMIT_MS;
+    while (this.clock.now() < quietEnd && !this.settled()) {
+      if (!this.slots.some((p) => p?.alive)) this.startProcess(0);
+      await this.clock.run(this.clock.now() + 1000, () => {
+        this.maxHeldOverCap = Math.max(this.maxHeldOverCap, this.heldOverCap());
+        return true;
+      });
+    }
+    for (const p of this.slots) {
+      if (!p?.alive) continue;
+      for (const lane of p.core.lanes) {
+        const snap = lane.snapshot();
+        this.note(
+          `[${p.slot}] END ${lane.id} mode=${snap.mode} held=${lane.held} inflight=${snap.inflight} breaker=${snap.breaker} holds ${lane.heldDeliveries().join(' ')}`,
+        );
+      }
+      p.alive = false;
+      p.clock.dead = true;
+    }
+    for (const c of this.schedule.customers)
+      this.note(`store: ${c.id} parked ${await this.store.parkedCount(c.id)}`);
+    for (const p of this.processes) {
+      for (const m of [p.metrics.fenced, p.metrics.storeErrors]) {
+        const v = (await m.get()).values.reduce((sum, x) => sum + x.value, 0);
+        this.count(m === p.metrics.fenced ? 'fenced' : 'store errors', v);
+      }
+    }
+    const shards = (
+      this.store as unknown as {
+        shards: Map<
+          string,
+          { lists: Map<string, { deliveryId: string }[]>; due: Map<string, number>; claimed: Set<string> }
+        >;
+      }
+    ).shards;
+    for (const [k, sh] of shards) {
+      for (const [pkg, list] of sh.lists) {
+        this.note(
+          `store ${k.replace('\u0000', ' ')} ${pkg}: ${list.map((d) => d.deliveryId.slice(-6)).join(',')} due=${sh.due.has(pkg) ? sh.due.get(pkg)! - 1_800_000_000_000 : '-'} claimed=${sh.claimed.has(pkg)}`,
+        );
+      }
+    }
+  }
+
+  private setPaused(customer: number, paused: boolean): void {
+    for (const p of this.slots) if (p?.alive) p.core.lanes[customer]!.setPaused(paused);
+  }
+
+  /**
+   * Every expected delivery was taken in by its customer or dead-lettered, and every partition is committed
+   * to its end (so every record, poison included, was dealt with).
+   */
+  settled(): boolean {
+    for (let p = 0; p < this.schedule.partitions; p++) {
+      if (this.broker.committed[p]! < this.broker.logs[p]!.length) return false;
+    }
+    const got = new Set(this.ledger.receipts.map((r) => tupleKey(r.customer, r.packageId, r.step)));
+    for (const t of this.expected) if (!got.has(t) && !this.deadLettered.has(t)) return false;
+    return true;
+  }
+}
+
+function stepOf(body: string): number {
+  return (JSON.parse(body) as { data: { step: number } }).data.step;
+}
+
+export function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
