@@ -102,6 +102,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
     Date.now,
     onSettle,
     opts.observer,
+    config.outboxTopics,
   );
 
   const http = createHttpServer({
@@ -154,6 +155,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         {
           brokers: config.kafka.brokers,
           topics: config.kafka.topics,
+          outboxTopics: config.outboxTopics,
           groupId: config.kafka.groupId,
           store: config.store.kind,
           customers: config.customers.map((c) => ({

@@ -3,9 +3,8 @@
  * record's offset held until every one of its deliveries is settled. The commit loop turns settled
  * prefixes into Kafka commits. Nothing here waits for a customer.
  */
-import { decodeRecord } from './intake/debezium.ts';
 import type { SourceRecord, BatchContext } from './intake/source.ts';
-import { eventId, orderingKeyOf, serialiseBody, webhookBody } from './routing/webhook.ts';
+import { toRoutable } from './routing/decode.ts';
 import { compileMatch, route } from './routing/match.ts';
 import type { Route } from './routing/match.ts';
 import type { Lane, Settlement } from './lanes/lane.ts';
@@ -18,7 +17,6 @@ import type { Logger } from './observe/logger.ts';
 import type { CustomerConfig } from './config/customers.ts';
 import type { DeliveryObserver } from './observe/delivery-events.ts';
 import { NO_OBSERVER } from './observe/delivery-events.ts';
-import { scalarText } from './intake/json.ts';
 
 /** Lanes' intake backlog above which fetching waits (store writes are slower than Kafka reads). */
 const BACKLOG_LIMIT = 20_000;
@@ -32,6 +30,7 @@ export class Pipeline {
   private readonly routes: Route<Lane>[];
   private readonly assigned = new Map<string, Promise<void>>();
   private readonly lastTracked = new Map<string, bigint>();
+  private readonly outboxTopics: ReadonlySet<string>;
 
   constructor(
     private readonly lanes: Lane[],
@@ -42,7 +41,10 @@ export class Pipeline {
     private readonly now: () => number = Date.now,
     private readonly onSettle?: SettleListener,
     private readonly observer: DeliveryObserver = NO_OBSERVER,
+    /** OUTBOX_TOPICS: records of these topics are decoded as outbox events, the rest as Debezium changes. */
+    outboxTopics: readonly string[] = [],
   ) {
+    this.outboxTopics = new Set(outboxTopics);
     const byId = new Map(lanes.map((l) => [l.id, l]));
     this.routes = customers.map((c) => ({ target: byId.get(c.id)!, matches: compileMatch(c.match) }));
   }
@@ -131,7 +133,7 @@ export class Pipeline {
     const tracker = this.offsets.partition(topic, partition);
     this.metrics.eventsConsumed.inc({ topic });
 
-    const result = decodeRecord(record);
+    const result = toRoutable(record, { outboxTopics: this.outboxTopics, now: this.now });
     if (result.kind === 'ignored') {
       this.metrics.eventsIgnored.inc({ topic, reason: result.reason });
       tracker.track(offset, 0);
@@ -141,21 +143,17 @@ export class Pipeline {
       this.poison(record, result.code, result.reason, tracker, offset);
       return;
     }
-    const event = result.event;
-    const id = eventId(event);
-    const targets = route(this.routes, event.row);
+    const { eventId: id, orderingKey, body, label, commitTsMs } = result.routable;
+    const targets = route(this.routes, result.routable.fields);
     tracker.track(offset, targets.length);
-    const body = serialiseBody(webhookBody(event, id, this.now), event.lossless);
-    const orderingKey = orderingKeyOf(event, id);
     const now = this.now();
-    const label = scalarText(event.row.status) ?? null;
     this.observer.change({
       at: now,
       eventId: id,
       packageId: orderingKey,
-      type: event.type,
+      type: result.routable.type,
       label,
-      occurredAt: event.source.tsMs,
+      occurredAt: commitTsMs,
       source: { topic, partition, offset: record.offset },
       customers: targets.map((l) => l.id),
       body,
@@ -169,7 +167,7 @@ export class Pipeline {
         shard,
         orderingKey,
         body,
-        commitTsMs: event.source.tsMs,
+        commitTsMs,
         attempts: 0,
         lastError: null,
         firstSeenAt: now,
