@@ -26,6 +26,17 @@ export function eventTypeOf(event: Pick<PackageStatusJson, 'status'>, created: b
   return event.status === STATUS.delivered ? EVENT_TYPES.delivered : EVENT_TYPES.moved;
 }
 
+/**
+ * The event's payload: the movement as the API answered it, without the table's row `id` — the event has
+ * its own id, and a receiver that also gets the table's change events must not take this for one of them.
+ */
+export type PackageEventPayload = Omit<PackageStatusJson, 'id'>;
+
+export function payloadOf(event: PackageStatusJson): PackageEventPayload {
+  const { id: _rowId, ...payload } = event;
+  return payload;
+}
+
 /** Inserts the outbox row inside the caller's transaction; returns the event id (the outbox row id). */
 export async function writeOutbox(
   client: pg.PoolClient,
@@ -34,7 +45,7 @@ export async function writeOutbox(
 ): Promise<string> {
   const result = await client.query<{ id: string }>(
     'INSERT INTO outbox (aggregatetype, aggregateid, type, payload) VALUES ($1, $2, $3, $4) RETURNING id',
-    [AGGREGATE_TYPE, event.package_id, type, JSON.stringify(event)],
+    [AGGREGATE_TYPE, event.package_id, type, JSON.stringify(payloadOf(event))],
   );
   return (result.rows[0] as { id: string }).id;
 }

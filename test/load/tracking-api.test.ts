@@ -224,7 +224,7 @@ interface OutboxRow {
 
 async function outboxOf(db: pg.Pool, packageId: string): Promise<OutboxRow[]> {
   const res = await db.query<OutboxRow>(
-    "SELECT id, aggregatetype, aggregateid, type, payload FROM outbox WHERE aggregateid = $1 ORDER BY created_at, (payload->>'id')::bigint",
+    'SELECT id, aggregatetype, aggregateid, type, payload FROM outbox WHERE aggregateid = $1 ORDER BY created_at',
     [packageId],
   );
   return res.rows;
@@ -255,7 +255,9 @@ describe('the outbox: one event per recorded change, in the same transaction', (
       'package.moved',
       'package.delivered',
     ]);
-    expect(rows.map((r) => r.payload)).toEqual(answers);
+    // The movement as answered, minus the table's row id: the event has its own.
+    expect(rows.map((r) => r.payload)).toEqual(answers.map(({ id: _id, ...rest }) => rest));
+    expect(answers.every((a) => typeof a.id === 'number')).toBe(true);
     for (const r of rows) {
       expect(r.aggregatetype).toBe(AGGREGATE_TYPE);
       expect(r.aggregateid).toBe(id);
