@@ -7,10 +7,9 @@
  *   data         the payload object; customers' `match` rules read its top-level fields
  *   order        per aggregate id (the record key); a record without a key has no order to keep
  */
-import { stringifyExact } from '../intake/json.ts';
+import { scalarText, stringifyExact } from '../intake/json.ts';
 import type { JsonObject } from '../intake/json.ts';
 import type { OutboxEvent } from '../intake/outbox.ts';
-import { scalarText } from '../intake/json.ts';
 import type { Routable } from './routable.ts';
 
 export interface RecordPosition {
