@@ -1,7 +1,9 @@
 # The integrator's image. The same image also runs the mock customers, the load generator and the tracking
-# API (docker-compose.yml gives each its own `command:`).
+# API (docker-compose.yml gives each its own `command:`). Node 24 LTS, pinned to a release the official
+# image documents (deploy/image-env.json); .dockerignore keeps node_modules, .git and local state out of
+# the build context.
 
-FROM node:24-slim AS build
+FROM node:24.19.0-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -11,7 +13,7 @@ COPY mock-customers ./mock-customers
 COPY load ./load
 RUN npm run build
 
-FROM node:24-slim AS runtime
+FROM node:24.19.0-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

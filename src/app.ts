@@ -129,6 +129,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         {
           brokers: config.kafka.brokers,
           topics: config.kafka.topics,
+          outboxTopics: config.outboxTopics,
           groupId: config.kafka.groupId,
           store: config.store.kind,
           customers: config.customers.map((c) => ({

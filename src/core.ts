@@ -17,7 +17,10 @@ import type { Logger } from './observe/logger.ts';
 import type { DeliveryObserver } from './observe/delivery-events.ts';
 
 export interface CoreDeps {
-  config: Pick<Config, 'customers' | 'parkAfterMs' | 'commitIntervalMs' | 'shutdownDeadlineMs'> & {
+  config: Pick<
+    Config,
+    'customers' | 'parkAfterMs' | 'commitIntervalMs' | 'shutdownDeadlineMs' | 'outboxTopics'
+  > & {
     kafka: Pick<Config['kafka'], 'sessionTimeoutMs'>;
   };
   source: Source;
@@ -67,6 +70,7 @@ export function createCore(deps: CoreDeps): Core {
     log,
     clock,
     observer,
+    outboxTopics: config.outboxTopics,
     rewind: (tp) => source.rewind(tp),
     fenceRetryMs: config.kafka.sessionTimeoutMs * 2,
   });

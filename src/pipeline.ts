@@ -37,6 +37,8 @@ export interface PipelineDeps {
   log: Logger;
   clock?: Clock;
   observer?: DeliveryObserver;
+  /** Topics read as outbox EventRouter records (README "Outbox source"). */
+  outboxTopics?: readonly string[];
   /** Read a partition again from its committed offset (the source's `rewind`). */
   rewind?: (tp: TopicPartition) => Promise<void>;
   /** Without group generations: how long a fenced partition must stay assigned here before it is taken back. */
@@ -58,11 +60,13 @@ export class Pipeline {
   private generation: number | null = null;
   private assignments = 0;
   private holdTimer: { cancel(): void } | null = null;
+  private readonly outboxTopics: ReadonlySet<string>;
 
   constructor(private readonly deps: PipelineDeps) {
     this.lanes = deps.lanes;
     this.clock = deps.clock ?? systemClock;
     this.observer = deps.observer ?? NO_OBSERVER;
+    this.outboxTopics = new Set(deps.outboxTopics ?? []);
     const byId = new Map(deps.lanes.map((l) => [l.id, l]));
     this.routes = deps.customers.map((c) => ({ target: byId.get(c.id)!, matches: compileMatch(c.match) }));
   }
@@ -194,7 +198,7 @@ export class Pipeline {
     let lastBeat = this.clock.now();
     for (const record of records) {
       if (!ctx.isRunning() || this.fenced.has(shard)) return;
-      const decoded = toRoutable(record, { now: () => this.clock.now() });
+      const decoded = toRoutable(record, { outboxTopics: this.outboxTopics, now: () => this.clock.now() });
       const targets = decoded.kind === 'routable' ? route(this.routes, decoded.routable.fields) : [];
       for (const lane of targets) {
         while (lane.saturated && ctx.isRunning()) {

@@ -2,15 +2,24 @@
 import { parseArgs } from 'node:util';
 import { MAX_HOPS, MIN_HOPS } from './journey.ts';
 
-export const USAGE = `Usage: npm run load -- --quantity N [options]
+/** As the seed pipeline's `main.py -Q <quantity>`. */
+export const DEFAULT_QUANTITY = 10;
+/** As the seed web-shop's updater: of every 10 customers added, 5 change their address and 1 is deleted. */
+export const DEFAULT_UPDATES = 0.5;
+export const DEFAULT_DELETES = 0.1;
+
+export const USAGE = `Usage: npm run load -- [-Q N] [options]
        npm run load -- --forever [options]
 
-Inserts package journeys (Package Posted → In Transit × hops → Out for Delivery → Package Delivered)
-into package_status of DATABASE_URL.
+Writes package journeys (Package Posted → In Transit × hops → Out for Delivery → Package Delivered) into
+package_status of DATABASE_URL: inserts, and like a real carrier some reroutes (an UPDATE of a package's
+latest row) and cancellations (a DELETE of its rows).
 
-  --quantity N       number of packages (each writes hops + 3 rows)
+  -Q, --quantity N   number of packages, default ${DEFAULT_QUANTITY} (each inserts hops + 3 rows unless cancelled)
   --forever          keep writing until stopped (Ctrl-C / SIGTERM finishes the packages under way)
-  --rate R           events (rows) per second, default 100
+  --updates P        share of packages rerouted once on the way (0–1), default ${DEFAULT_UPDATES}
+  --deletes P        share of packages cancelled on the way, their rows deleted (0–1), default ${DEFAULT_DELETES}
+  --rate R           changes (rows written) per second, default 100
   --customers LIST   comma-separated customer ids, default customer-1,customer-2,customer-3
   --hops H           'In Transit' steps per package (${MIN_HOPS}–${MAX_HOPS}), default 2–5 at random
   --seed S           random seed (integer), default: random
@@ -20,6 +29,8 @@ into package_status of DATABASE_URL.
 
 export interface GeneratorArgs {
   quantity: number | null;
+  /** Chance per package of a reroute (UPDATE) and of a cancellation (DELETE). */
+  changes: { reroute: number; cancel: number };
   rate: number;
   customers: string[];
   hops: number | null;
@@ -56,7 +67,9 @@ export function parseGeneratorArgs(
       strict: true,
       allowPositionals: false,
       options: {
-        quantity: { type: 'string' },
+        quantity: { type: 'string', short: 'Q' },
+        updates: { type: 'string' },
+        deletes: { type: 'string' },
         forever: { type: 'boolean' },
         rate: { type: 'string' },
         customers: { type: 'string' },
@@ -73,10 +86,23 @@ export function parseGeneratorArgs(
   if (values.help) return { kind: 'help' };
 
   const problems: string[] = [];
-  const quantity = positiveInteger('quantity', values.quantity, problems);
+  const given = positiveInteger('quantity', values.quantity, problems);
   if (values.forever && values.quantity !== undefined) problems.push('use either --quantity or --forever');
-  if (!values.forever && values.quantity === undefined)
-    problems.push('--quantity N (or --forever) is required');
+  const quantity = values.forever ? null : values.quantity === undefined ? DEFAULT_QUANTITY : given;
+
+  const share = (name: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+      problems.push(`--${name} must be a number from 0 to 1, got '${raw}'`);
+      return fallback;
+    }
+    return n;
+  };
+  const changes = {
+    reroute: share('updates', values.updates, DEFAULT_UPDATES),
+    cancel: share('deletes', values.deletes, DEFAULT_DELETES),
+  };
 
   let rate = DEFAULT_RATE;
   if (values.rate !== undefined) {
@@ -110,5 +136,5 @@ export function parseGeneratorArgs(
   if (!/^[A-Za-z0-9-]{1,40}$/.test(prefix)) problems.push(`--prefix must be 1–40 letters, digits or '-'`);
 
   if (problems.length > 0) return { kind: 'invalid', problems };
-  return { kind: 'run', args: { quantity, rate, customers, hops, seed, batchSize, prefix } };
+  return { kind: 'run', args: { quantity, changes, rate, customers, hops, seed, batchSize, prefix } };
 }

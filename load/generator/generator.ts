@@ -1,11 +1,13 @@
 /**
- * Writes package journeys into `package_status` at a steady rate: journeys are built (journey.ts),
- * interleaved (mixer.ts), paced (pacer.ts) and inserted one multi-row INSERT per batch (insert.ts).
+ * Writes package journeys into `package_status` at a steady rate: journeys are planned (journey.ts, with
+ * their reroutes and cancellations), interleaved (mixer.ts), paced (pacer.ts) and written one INSERT per
+ * batch, then its UPDATEs and DELETEs (insert.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { insertRows } from './insert.ts';
+import { writeBatch } from './insert.ts';
 import type { Queryable } from './insert.ts';
-import { buildJourney, packageId } from './journey.ts';
+import { NO_CHANGES, packageId, planJourney } from './journey.ts';
+import type { ChangeOdds } from './journey.ts';
 import { JourneyMixer } from './mixer.ts';
 import { Pacer, defaultBatchSize } from './pacer.ts';
 import { createRng } from './random.ts';
@@ -19,6 +21,8 @@ export interface GeneratorOptions {
   customers: readonly string[];
   /** 'In Transit' steps per package; null = 2–5 at random. */
   hops: number | null;
+  /** Chance per package of a reroute (UPDATE) and of a cancellation (DELETE of its rows); default none. */
+  changes?: ChangeOdds;
   seed: number;
   /** Tracking codes are `<idPrefix>-000001`, `<idPrefix>-000002`, … */
   idPrefix: string;
@@ -35,8 +39,14 @@ export interface GeneratorOptions {
 export interface GeneratorProgress {
   quantity: number | null;
   packagesStarted: number;
+  /** Packages that are over: delivered, or cancelled. */
   packagesCompleted: number;
+  packagesCancelled: number;
+  /** Rows written: inserted + updated + deleted (each is one change event). */
   events: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
   batches: number;
   elapsedMs: number;
 }
@@ -63,11 +73,15 @@ export async function runGenerator(options: GeneratorOptions): Promise<Generator
       if (options.signal?.aborted) return null;
       if (options.quantity !== null && sequence >= options.quantity) return null;
       sequence++;
-      return buildJourney(rng, {
-        packageId: packageId(options.idPrefix, sequence),
-        customerId: rng.pick(options.customers),
-        ...(options.hops === null ? {} : { hops: options.hops }),
-      });
+      return planJourney(
+        rng,
+        {
+          packageId: packageId(options.idPrefix, sequence),
+          customerId: rng.pick(options.customers),
+          ...(options.hops === null ? {} : { hops: options.hops }),
+        },
+        options.changes ?? NO_CHANGES,
+      );
     },
   });
 
@@ -76,21 +90,30 @@ export async function runGenerator(options: GeneratorOptions): Promise<Generator
     quantity: options.quantity,
     packagesStarted: mixer.started,
     packagesCompleted: mixer.completed,
-    events,
+    packagesCancelled: mixer.cancelled,
+    events: inserted + updated + deleted,
+    inserted,
+    updated,
+    deleted,
     batches,
     elapsedMs: now() - startedAt,
   });
-  let events = 0;
+  let inserted = 0;
+  let updated = 0;
+  let deleted = 0;
   let batches = 0;
 
   // On abort no new journey starts, and those on the road are finished at full speed (no pacing), so no
   // package is left half-delivered and shutdown stays quick.
   while (!mixer.done) {
     const batch = mixer.nextBatch(batchSize);
-    const waitMs = pacer.reserve(batch.length, now());
+    // Deletes are paced as one event per cancelled package: its row count is known only once deleted.
+    const waitMs = pacer.reserve(batch.rows.length + batch.reroutes.length + batch.cancels.length, now());
     if (waitMs > 0 && !options.signal?.aborted) await pause(waitMs, options.signal);
-    await insertRows(options.db, batch);
-    events += batch.length;
+    const written = await writeBatch(options.db, batch);
+    inserted += batch.rows.length;
+    updated += written.updated;
+    deleted += written.deleted;
     batches++;
     options.onProgress?.(progress());
   }

@@ -73,6 +73,52 @@ export function buildJourney(rng: Rng, spec: JourneySpec): PackageStatusInsert[]
   }));
 }
 
+/** Per package, the chance that it is rerouted once (an UPDATE) and that it is cancelled (its rows DELETEd). */
+export interface ChangeOdds {
+  reroute: number;
+  cancel: number;
+}
+
+export const NO_CHANGES: ChangeOdds = { reroute: 0, cancel: 0 };
+
+/**
+ * A journey and what happens to it besides its inserts, like the seed web-shop's updater (customers added,
+ * some changing their address, a few deleted):
+ *
+ * - reroute: once step `after` is written, it is UPDATEd to go on to another hub (`to`) instead; the next
+ *   step already starts there, so the chain of addresses holds in the table.
+ * - cancel: once step `after` is written, the package is called off: its rows are DELETEd and no later step
+ *   is written.
+ */
+export interface JourneyPlan {
+  steps: PackageStatusInsert[];
+  reroute: { after: number; to: string } | null;
+  cancel: { after: number } | null;
+}
+
+export function planJourney(rng: Rng, spec: JourneySpec, odds: ChangeOdds = NO_CHANGES): JourneyPlan {
+  const steps = buildJourney(rng, spec);
+  // Draw only for odds in use, so journeys without changes stay those of the same seed without them.
+  const cancel = odds.cancel > 0 && rng.next() < odds.cancel ? { after: rng.int(0, steps.length - 2) } : null;
+  let reroute: JourneyPlan['reroute'] = null;
+  if (odds.reroute > 0 && rng.next() < odds.reroute) {
+    // A step whose next stop is a hub (the following step is In Transit), written before any cancellation.
+    const last = cancel === null ? steps.length - 2 : cancel.after - 1;
+    const candidates = steps.flatMap((_, k) =>
+      k <= last && steps[k + 1]?.status === STATUS.inTransit ? [k] : [],
+    );
+    const used = new Set(steps.map((step) => step.actual_address));
+    const hubs = CITIES.map(sortingFacility).filter((hub) => !used.has(hub));
+    if (candidates.length > 0 && hubs.length > 0) {
+      const after = candidates[rng.int(0, candidates.length - 1)] as number;
+      const to = rng.pick(hubs);
+      steps[after + 1] = { ...(steps[after + 1] as PackageStatusInsert), actual_address: to };
+      reroute = { after, to };
+    }
+  }
+  return { steps, reroute, cancel };
+}
+
 /** Problems that make a sequence of rows an invalid journey (empty when valid). Used by tests and checks. */
 export function journeyProblems(rows: readonly PackageStatusInsert[]): string[] {
   const problems: string[] = [];

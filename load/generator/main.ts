@@ -1,10 +1,10 @@
-/** `npm run load -- --quantity N [--rate R] …` — see USAGE in args.ts. */
+/** `npm run load -- [-Q N] [--rate R] …` — see USAGE in args.ts. */
 import { randomInt } from 'node:crypto';
 import pg from 'pg';
 import { USAGE, parseGeneratorArgs } from './args.ts';
 import { runGenerator } from './generator.ts';
 import type { GeneratorProgress } from './generator.ts';
-import { formatProgress, progressBar } from './progress.ts';
+import { formatProgress, progressReporter } from './progress.ts';
 
 const parsed = parseGeneratorArgs(process.argv.slice(2), {
   seed: randomInt(0, 2 ** 31),
@@ -37,11 +37,12 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-const bar = progressBar(process.stderr);
+const bar = progressReporter(process.stderr);
 let last: GeneratorProgress | null = null;
 console.error(
   `generating ${args.quantity === null ? 'packages until stopped' : `${args.quantity} packages`} at ${args.rate} events/s ` +
-    `for ${args.customers.join(', ')} (seed ${args.seed}, codes ${args.prefix}-NNNNNN)`,
+    `for ${args.customers.join(', ')}, ${Math.round(args.changes.reroute * 100)}% rerouted, ` +
+    `${Math.round(args.changes.cancel * 100)}% cancelled (seed ${args.seed}, codes ${args.prefix}-NNNNNN)`,
 );
 try {
   const summary = await runGenerator({
@@ -50,6 +51,7 @@ try {
     rate: args.rate,
     customers: args.customers,
     hops: args.hops,
+    changes: args.changes,
     seed: args.seed,
     idPrefix: args.prefix,
     ...(args.batchSize === null ? {} : { batchSize: args.batchSize }),

@@ -1,7 +1,11 @@
-/** The tracking API's reads and writes of `package_status`. */
+/**
+ * The tracking API's reads and writes of `package_status`. Every write also records its event in the
+ * outbox, in the same transaction (outbox.ts).
+ */
 import type pg from 'pg';
 import { STATUS } from '../package-status.ts';
 import type { PackageStatusInsert, PackageStatusJson } from '../package-status.ts';
+import { eventTypeOf, writeOutbox } from './outbox.ts';
 
 export type PackageEvent = PackageStatusJson;
 
@@ -69,7 +73,9 @@ export class PackageStore {
          VALUES ($1, $2, $3, $4, $5) RETURNING ${RETURNING}`,
         [input.package_id, input.customer_id, STATUS.posted, input.origin_address, input.next_address],
       );
-      return { kind: 'ok', event: toEvent(inserted.rows[0] as DbRow) };
+      const event = toEvent(inserted.rows[0] as DbRow);
+      await writeOutbox(client, event, eventTypeOf(event, true));
+      return { kind: 'ok', event };
     });
   }
 
@@ -94,7 +100,9 @@ export class PackageStore {
          VALUES ($1, $2, $3, $4, $5) RETURNING ${RETURNING}`,
         [packageId, current.customer_id, movement.status, movement.actual_address, movement.next_address],
       );
-      return { kind: 'ok', event: toEvent(inserted.rows[0] as DbRow) };
+      const event = toEvent(inserted.rows[0] as DbRow);
+      await writeOutbox(client, event, eventTypeOf(event, false));
+      return { kind: 'ok', event };
     });
   }
 

@@ -10,6 +10,7 @@ import type { StoreLimits } from '../store/port.ts';
 export interface Config {
   kafka: {
     brokers: string[];
+    /** Everything the consumer subscribes to: KAFKA_TOPICS and OUTBOX_TOPICS. */
     topics: string[];
     groupId: string;
     clientId: string;
@@ -17,6 +18,8 @@ export interface Config {
     maxWaitMs: number;
   };
   store: { kind: 'redis'; url: string; keyPrefix: string } | { kind: 'memory' };
+  /** OUTBOX_TOPICS: topics of outbox EventRouter records (README "Outbox source"); the rest are Debezium's. */
+  outboxTopics: string[];
   customers: CustomerConfig[];
   http: { port: number; host: string };
   adminToken: string | null;
@@ -70,6 +73,16 @@ export function loadConfig(
   }
   const topics = list('KAFKA_TOPICS', 'dbserver1.public.package_status');
   if (topics.length === 0) problems.push('KAFKA_TOPICS: at least one topic is required');
+  const outboxTopics = [...new Set(list('OUTBOX_TOPICS', ''))];
+  for (const t of outboxTopics) {
+    if (!/^[a-zA-Z0-9._-]{1,249}$/.test(t)) {
+      problems.push(`OUTBOX_TOPICS: "${t}" is not a Kafka topic name ([a-zA-Z0-9._-], at most 249)`);
+    } else if (topics.includes(t)) {
+      problems.push(
+        `OUTBOX_TOPICS: "${t}" is also in KAFKA_TOPICS; a topic holds either change events or outbox records`,
+      );
+    }
+  }
 
   const storeKind = str('RETRY_STORE', 'redis');
   let store: Config['store'] = { kind: 'memory' };
@@ -123,13 +136,14 @@ export function loadConfig(
   const config: Config = {
     kafka: {
       brokers,
-      topics,
+      topics: [...topics, ...outboxTopics],
       groupId: str('KAFKA_GROUP_ID', 'package-status-integrator'),
       clientId: str('KAFKA_CLIENT_ID', 'package-status-integrator'),
       sessionTimeoutMs: int('KAFKA_SESSION_TIMEOUT_MS', 30_000, 1000, 3_600_000),
       maxWaitMs: int('KAFKA_MAX_WAIT_MS', 5000, 1, 60_000),
     },
     store,
+    outboxTopics,
     customers,
     http: { port: int('PORT', 8080, 0, 65535), host: str('HOST', '0.0.0.0') },
     adminToken: str('ADMIN_TOKEN', '') || null,

@@ -103,11 +103,16 @@ describe('docker-compose.yml', () => {
       expect(docs, `docs/PIPELINE.md mentions ${port}`).toContain(String(port));
   });
 
-  it('keeps the optional parts behind profiles', () => {
-    expect(service('kafka-ui').profiles).toEqual(['ui']);
+  it('keeps the optional parts behind profiles, and a topic browser in the default one', () => {
     expect(service('tracking-api').profiles?.sort()).toEqual(['k6', 'load']);
     expect(service('k6').profiles).toEqual(['k6']);
     expect(service('generator').profiles).toBeUndefined();
+    expect(service('kafka-ui').profiles).toBeUndefined();
+    expect(service('kafka-ui').image).toMatch(/^ghcr\.io\/kafbat\/kafka-ui:/);
+    expect(service('kafka-ui').environment).toMatchObject({
+      KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS: 'kafka:29092',
+      KAFKA_CLUSTERS_0_KAFKACONNECT_0_ADDRESS: 'http://connect:8083',
+    });
   });
 
   it('pins every image (no :latest, no untagged)', () => {
@@ -117,12 +122,40 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('runs Postgres with logical decoding and Redis with persistence', () => {
+  it('runs Postgres with logical decoding', () => {
     expect(argv(service('postgres').command).join(' ')).toContain('wal_level=logical');
-    expect(argv(service('redis').command).join(' ')).toMatch(/--appendonly yes/);
+  });
+
+  it('runs Redis as README "Configuration" asks of the store: AOF, its fsync policy, no eviction, a volume', () => {
+    const args = argv(service('redis').command);
+    const flag = (name: string): string | undefined => args[args.indexOf(`--${name}`) + 1];
+    expect(flag('appendonly')).toBe('yes');
+    expect(flag('maxmemory-policy')).toBe('noeviction');
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| `REDIS_URL`')) ?? '';
+    expect(row).toContain('`appendonly yes`');
+    expect(row).toContain(`\`appendfsync ${String(flag('appendfsync'))}\``);
+    expect(row).toContain('`maxmemory-policy noeviction`');
     expect(
       service('redis').volumes?.some((v) => typeof v === 'string' && v.startsWith('redis-data:/data')),
     ).toBe(true);
+  });
+
+  it("passes Kafka Connect's worker settings the way its image reads them (CONNECT_*, or the entrypoint's five)", () => {
+    const entrypointReads = [
+      'BOOTSTRAP_SERVERS',
+      'GROUP_ID',
+      'CONFIG_STORAGE_TOPIC',
+      'OFFSET_STORAGE_TOPIC',
+      'STATUS_STORAGE_TOPIC',
+    ];
+    const env = Object.keys(service('connect').environment ?? {});
+    for (const name of env)
+      expect(entrypointReads.includes(name) || name.startsWith('CONNECT_'), name).toBe(true);
+    for (const topic of ['CONFIG', 'OFFSET', 'STATUS'])
+      expect(String(service('connect').environment?.[`CONNECT_${topic}_STORAGE_REPLICATION_FACTOR`])).toBe(
+        '1',
+      );
   });
 
   it('configures the integrator as CONTRACT §2 asks', () => {
@@ -132,6 +165,7 @@ describe('docker-compose.yml', () => {
     }
     expect(env.KAFKA_BROKERS).toBe('kafka:29092');
     expect(env.KAFKA_TOPICS).toBe('dbserver1.public.package_status');
+    expect(env.OUTBOX_TOPICS).toBe('outbox.event.package');
     const customers = bindMounts(service('integrator')).find((m) => m.target === env.CUSTOMERS_FILE);
     expect(customers && relative(REPO_ROOT, customers.source)).toBe('deploy/customers.compose.json');
   });
@@ -179,13 +213,13 @@ describe('every repo file a service uses exists', () => {
         }
       }
     }
-    // integrator, mock-customers, generator, tracking-api (dist/…), connector-init (2 files), k6 (1 file)
-    expect(checked).toBe(7);
+    // integrator, mock-customers, generator, tracking-api (dist/…), connector-init (3 files), k6 (1 file)
+    expect(checked).toBe(8);
   });
 
   it('the Dockerfile builds with npm ci + npm run build and runs the integrator as a non-root user', () => {
     const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^FROM node:\d+-slim AS build$/m);
+    expect(dockerfile).toMatch(/^FROM node:24\.\d+\.\d+-slim AS build$/m);
     expect(dockerfile).toMatch(/^RUN npm ci$/m);
     expect(dockerfile).toMatch(/^RUN npm run build$/m);
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
@@ -195,5 +229,27 @@ describe('every repo file a service uses exists', () => {
       scripts: Record<string, string>;
     };
     expect(pkg.scripts.build).toMatch(/tsconfig\.build\.json/);
+  });
+});
+
+describe('.dockerignore', () => {
+  it('keeps node_modules, .git and local state out of the build context, but not what the Dockerfile copies', () => {
+    const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    for (const entry of ['node_modules', '.git', 'dist', '.env']) expect(ignored, entry).toContain(entry);
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
+      (m[1] ?? '').split(/\s+/),
+    );
+    expect(copied).toEqual(expect.arrayContaining(['package.json', 'src', 'load']));
+    for (const path of copied) {
+      expect(existsSync(join(REPO_ROOT, path)), path).toBe(true);
+      expect(
+        ignored.some((i) => path === i || path.startsWith(`${i}/`)),
+        `${path} is ignored`,
+      ).toBe(false);
+    }
   });
 });

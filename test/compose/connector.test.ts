@@ -1,4 +1,4 @@
-/** connectors/package-status.json and connectors/register.sh. */
+/** connectors/package-status.json, connectors/outbox.json and connectors/register.sh. */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -9,10 +9,26 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { argv, composeConfig, REPO_ROOT } from './compose.ts';
 import type { ComposeFile } from './compose.ts';
+import { AGGREGATE_TYPE } from '../../load/tracking-api/outbox.ts';
 
 const execFileAsync = promisify(execFile);
 const CONNECTOR_FILE = join(REPO_ROOT, 'connectors/package-status.json');
-const config = JSON.parse(readFileSync(CONNECTOR_FILE, 'utf8')) as Record<string, unknown>;
+const OUTBOX_FILE = join(REPO_ROOT, 'connectors/outbox.json');
+const read = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+const config = read(CONNECTOR_FILE);
+const outbox = read(OUTBOX_FILE);
+const both = [
+  ['package-status', config],
+  ['outbox', outbox],
+] as const;
+
+/** topics-init's shell loop: the topics it creates and the partitions it gives them. */
+function topicsInit(compose: ComposeFile): { topics: string[]; partitions: string } {
+  const script = argv(compose.services['topics-init']?.command).join(' ');
+  const topics = /for topic in ([^;]+);/.exec(script)?.[1]?.trim().split(/\s+/) ?? [];
+  const partitions = /--partitions (\d+)/.exec(script)?.[1] ?? '';
+  return { topics, partitions };
+}
 
 let compose: ComposeFile;
 beforeAll(async () => {
@@ -27,26 +43,13 @@ describe('connectors/package-status.json', () => {
     ['topic.prefix', 'dbserver1'],
     ['table.include.list', 'public.package_status'],
     ['message.key.columns', 'public.package_status:package_id'],
-    ['publication.autocreate.mode', 'filtered'],
+    ['publication.autocreate.mode', 'disabled'],
     ['topic.creation.default.replication.factor', '1'],
     ['key.converter', 'org.apache.kafka.connect.json.JsonConverter'],
     ['value.converter', 'org.apache.kafka.connect.json.JsonConverter'],
     ['tasks.max', '1'],
   ])('%s = %s', (key, value) => {
     expect(config[key]).toBe(value);
-  });
-
-  it('every value is a string, as the Connect REST API stores them', () => {
-    for (const [key, value] of Object.entries(config)) expect(typeof value, key).toBe('string');
-  });
-
-  it('names a slot and the publication that deploy/postgres creates', () => {
-    expect(config['slot.name']).toMatch(/^[a-z0-9_]{1,63}$/); // Postgres slot names
-    const initSql = readFileSync(join(REPO_ROOT, 'deploy/postgres/init/01-package-status.sql'), 'utf8');
-    expect(initSql).toContain(
-      `CREATE PUBLICATION ${String(config['publication.name'])} FOR TABLE package_status`,
-    );
-    expect(initSql).toMatch(/REPLICA IDENTITY FULL/);
   });
 
   it('has a heartbeat, and valid snapshot, decimal, time and tombstone settings', () => {
@@ -74,17 +77,87 @@ describe('connectors/package-status.json', () => {
 
     const partitions = Number(config['topic.creation.default.partitions']);
     expect(partitions).toBeGreaterThan(1);
-    const topicsInit = argv(compose.services['topics-init']?.command);
-    expect(topicsInit[topicsInit.indexOf('--partitions') + 1]).toBe(String(partitions));
-    expect(topicsInit[topicsInit.indexOf('--topic') + 1]).toBe(
-      `${String(config['topic.prefix'])}.public.package_status`,
-    );
+    const init = topicsInit(compose);
+    expect(init.partitions).toBe(String(partitions));
+    expect(init.topics).toContain(`${String(config['topic.prefix'])}.public.package_status`);
     expect(String(compose.services.kafka?.environment?.KAFKA_NUM_PARTITIONS)).toBe(String(partitions));
   });
+});
 
-  it('connectors/README.md explains every setting', () => {
+describe('connectors/outbox.json (README "Outbox source")', () => {
+  it.each([
+    ['name', 'outbox'],
+    ['connector.class', 'io.debezium.connector.postgresql.PostgresConnector'],
+    ['plugin.name', 'pgoutput'],
+    ['table.include.list', 'public.outbox'],
+    ['publication.autocreate.mode', 'disabled'],
+    ['transforms', 'outbox'],
+    ['transforms.outbox.type', 'io.debezium.transforms.outbox.EventRouter'],
+    // The headers the integrator reads: `id` (always added) and `eventType` from the type column.
+    ['transforms.outbox.table.field.event.id', 'id'],
+    ['transforms.outbox.table.fields.additional.placement', 'type:header:eventType'],
+    ['transforms.outbox.table.field.event.key', 'aggregateid'],
+    ['transforms.outbox.table.field.event.payload', 'payload'],
+    // The EventRouter takes inserts only: updates would be warned about, deletes dropped.
+    ['skipped.operations', 'u,d,t'],
+    ['tasks.max', '1'],
+  ])('%s = %s', (key, value) => {
+    expect(outbox[key]).toBe(value);
+  });
+
+  it('routes to the topic the integrator reads as OUTBOX_TOPICS, which topics-init creates', () => {
+    const topic = String(outbox['transforms.outbox.route.topic.replacement']).replace(
+      '${routedByValue}',
+      AGGREGATE_TYPE,
+    );
+    expect(topic).toBe('outbox.event.package');
+    expect(outbox['transforms.outbox.route.by.field']).toBe('aggregatetype');
+    expect(compose.services.integrator?.environment?.OUTBOX_TOPICS).toBe(topic);
+    const init = topicsInit(compose);
+    expect(init.topics).toContain(topic);
+    expect(outbox['topic.creation.default.partitions']).toBe(init.partitions);
+  });
+
+  it('has its own slot, publication and topic prefix, beside the package-status connector', () => {
+    for (const key of ['slot.name', 'publication.name', 'topic.prefix'])
+      expect(outbox[key], key).not.toBe(config[key]);
+    for (const key of [
+      'database.hostname',
+      'database.port',
+      'database.user',
+      'database.password',
+      'database.dbname',
+    ])
+      expect(outbox[key], key).toBe(config[key]);
+  });
+});
+
+describe('both connectors', () => {
+  it.each(both)('%s: every value is a string, as the Connect REST API stores them', (_name, c) => {
+    for (const [key, value] of Object.entries(c)) expect(typeof value, key).toBe('string');
+  });
+
+  it.each(both)(
+    '%s: its name is its file name (register.sh PUTs /connectors/<file name>/config)',
+    (name, c) => {
+      expect(c.name).toBe(name);
+    },
+  );
+
+  it.each(both)('%s: slot and publication names Postgres accepts', (_name, c) => {
+    expect(c['slot.name']).toMatch(/^[a-z0-9_]{1,63}$/);
+    expect(c['publication.name']).toMatch(/^[a-z0-9_]{1,63}$/);
+  });
+
+  it.each(both)('%s: a heartbeat that writes, so a quiet table does not hold WAL', (_name, c) => {
+    expect(Number(c['heartbeat.interval.ms'])).toBeGreaterThan(0);
+    expect(String(c['heartbeat.action.query'])).toMatch(/^INSERT INTO debezium_heartbeat /);
+  });
+
+  it('connectors/README.md explains every setting of both', () => {
     const readme = readFileSync(join(REPO_ROOT, 'connectors/README.md'), 'utf8');
-    for (const key of Object.keys(config)) expect(readme, key).toContain(`\`${key}\``);
+    for (const [name, c] of both)
+      for (const key of Object.keys(c)) expect(readme, `${name}: ${key}`).toContain(`\`${key}\``);
   });
 });
 
@@ -102,7 +175,13 @@ async function fakeConnect(script: {
 }): Promise<FakeConnect> {
   const puts: { path: string; body: unknown }[] = [];
   let lists = 0;
-  let statusCalls = 0;
+  const putCalls = new Map<string, number>();
+  const statusCalls = new Map<string, number>();
+  const nth = (counts: Map<string, number>, name: string): number => {
+    const n = counts.get(name) ?? 0;
+    counts.set(name, n + 1);
+    return n;
+  };
   const answer = (res: ServerResponse, status: number, body: string): void => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(body);
   };
@@ -113,12 +192,19 @@ async function fakeConnect(script: {
       if (req.method === 'GET' && req.url === '/connectors') {
         lists++;
         answer(res, lists <= script.listFailures ? 503 : 200, lists <= script.listFailures ? '{}' : '[]');
-      } else if (req.method === 'PUT' && req.url === '/connectors/package-status/config') {
-        puts.push({ path: req.url, body: JSON.parse(body) });
-        const status = script.putAnswers[Math.min(puts.length - 1, script.putAnswers.length - 1)] ?? 500;
+      } else if (req.method === 'PUT' && /^\/connectors\/[a-z-]+\/config$/.test(req.url ?? '')) {
+        const name = (req.url ?? '').split('/')[2] ?? '';
+        puts.push({ path: req.url ?? '', body: JSON.parse(body) });
+        const n = nth(putCalls, name);
+        const status = script.putAnswers[Math.min(n, script.putAnswers.length - 1)] ?? 500;
         answer(res, status, status < 300 ? body : '{"error_code":409,"message":"rebalance in progress"}');
-      } else if (req.method === 'GET' && req.url === '/connectors/package-status/status') {
-        const status = script.statuses[Math.min(statusCalls++, script.statuses.length - 1)] ?? '{}';
+      } else if (req.method === 'GET' && /^\/connectors\/[a-z-]+\/status$/.test(req.url ?? '')) {
+        const name = (req.url ?? '').split('/')[2] ?? '';
+        const n = nth(statusCalls, name);
+        const status = (script.statuses[Math.min(n, script.statuses.length - 1)] ?? '{}').replace(
+          '"package-status"',
+          JSON.stringify(name),
+        );
         answer(res, 200, status);
       } else {
         answer(res, 404, '{}');
@@ -143,8 +229,11 @@ const FAILED =
   '{"name":"package-status","connector":{"state":"RUNNING","worker_id":"connect:8083"},' +
   '"tasks":[{"id":0,"state":"FAILED","worker_id":"connect:8083","trace":"slot in use"}],"type":"source"}';
 
-async function register(connectUrl: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return execFileAsync('sh', [join(REPO_ROOT, 'connectors/register.sh'), CONNECTOR_FILE], {
+async function register(
+  connectUrl: string,
+  files = [CONNECTOR_FILE],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return execFileAsync('sh', [join(REPO_ROOT, 'connectors/register.sh'), ...files], {
     env: { PATH: process.env.PATH, CONNECT_URL: connectUrl, WAIT_SECONDS: '30' },
     timeout: 90_000,
   }).then(
@@ -179,6 +268,28 @@ describe('connectors/register.sh', () => {
     const result = await register(fake.url);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/updated/);
+    expect(fake.puts.map((p) => p.path)).toEqual(['/connectors/package-status/config']);
+  });
+
+  it('registers several connectors in turn, as compose does, each waited for until it runs', async () => {
+    fake = await fakeConnect({ listFailures: 0, putAnswers: [201], statuses: [NO_TASK_YET, RUNNING] });
+    const result = await register(fake.url, [CONNECTOR_FILE, OUTBOX_FILE]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /connector 'package-status' is running[\s\S]*connector 'outbox' is running/,
+    );
+    expect(fake.puts.map((p) => p.path)).toEqual([
+      '/connectors/package-status/config',
+      '/connectors/outbox/config',
+    ]);
+    expect(fake.puts.map((p) => p.body)).toEqual([config, outbox]);
+  });
+
+  it('stops at the first connector that fails', async () => {
+    fake = await fakeConnect({ listFailures: 0, putAnswers: [201], statuses: [FAILED] });
+    const result = await register(fake.url, [CONNECTOR_FILE, OUTBOX_FILE]);
+    expect(result.code).toBe(1);
     expect(fake.puts.map((p) => p.path)).toEqual(['/connectors/package-status/config']);
   });
 

@@ -99,6 +99,34 @@ describe('runGenerator', () => {
     });
   });
 
+  it('reroutes (UPDATE) and cancels (DELETE) packages as asked; what stays in the table is whole journeys', async () => {
+    await withDatabase(async (pool) => {
+      const summary = await runGenerator({
+        db: pool,
+        quantity: 60,
+        rate: 5000,
+        customers: ['customer-1', 'customer-2'],
+        hops: null,
+        changes: { reroute: 0.5, cancel: 0.2 },
+        seed: 21,
+        idPrefix: 'PKG-T5',
+        batchSize: 20,
+      });
+      const rows = await allRows(pool);
+      expect(summary.packagesCompleted).toBe(60);
+      expect(summary.packagesCancelled).toBeGreaterThan(0);
+      expect(summary.updated).toBeGreaterThan(0);
+      expect(summary.deleted).toBeGreaterThan(0);
+      expect(summary.events).toBe(summary.inserted + summary.updated + summary.deleted);
+      expect(rows.length).toBe(summary.inserted - summary.deleted);
+      const packages = byPackage(rows);
+      expect(packages.size).toBe(60 - summary.packagesCancelled);
+      // A rerouted package's next step was written starting at its new hub: its chain holds only because
+      // the row before it was UPDATEd.
+      for (const steps of packages.values()) expect(journeyProblems(steps)).toEqual([]);
+    });
+  });
+
   it('keeps roughly to the rate (generous bounds)', async () => {
     await withDatabase(async (pool) => {
       // 30 packages × (1 hop + 3) = 120 events at 60/s: about 2 s.
@@ -149,11 +177,43 @@ describe('npm run load (the CLI)', () => {
     await withDatabase(async (pool, url) => {
       const { stdout } = await execFileAsync(
         process.execPath,
-        ['--import', 'tsx', 'load/generator/main.ts', '--quantity', '5', '--rate', '1000', '--hops', '2'],
+        [
+          '--import',
+          'tsx',
+          'load/generator/main.ts',
+          '--quantity',
+          '5',
+          '--rate',
+          '1000',
+          '--hops',
+          '2',
+          '--updates',
+          '0',
+          '--deletes',
+          '0',
+        ],
         { cwd: repoRoot, env: { ...process.env, DATABASE_URL: url }, timeout: 60_000 },
       );
       expect(stdout).toMatch(/5\/5 packages · 25 events/);
       expect((await allRows(pool)).length).toBe(25);
+    });
+  });
+
+  it('without -Q writes 10 packages, with updates and deletes, and shows progress on a non-terminal stderr', async () => {
+    await withDatabase(async (pool, url) => {
+      const { stdout, stderr } = await execFileAsync(
+        process.execPath,
+        ['--import', 'tsx', 'load/generator/main.ts', '--rate', '2000', '--seed', '4', '--deletes', '0.3'],
+        { cwd: repoRoot, env: { ...process.env, DATABASE_URL: url }, timeout: 60_000 },
+      );
+      expect(stdout).toMatch(
+        /^\[#+\] 10\/10 packages \(\d+ cancelled\) · \d+ events \(\d+ inserted, \d+ updated, \d+ deleted\)/,
+      );
+      expect(stderr).toMatch(/generating 10 packages .* 50% rerouted, 30% cancelled/);
+      expect(stderr).toContain('10/10 packages'); // the progress line, plain (stderr is a pipe here)
+      expect(stderr).not.toContain('\r');
+      const rows = await allRows(pool);
+      for (const steps of byPackage(rows).values()) expect(journeyProblems(steps)).toEqual([]);
     });
   });
 

@@ -207,14 +207,29 @@ describe('against the tracking API', () => {
     await expect(runLocalScenario({ scenario: 'nope', baseUrl })).rejects.toThrow(/unknown scenario 'nope'/);
   });
 
-  it('npm run k6:local -- steady --duration 2s prints the summary and exits 0', async () => {
-    const { stdout } = await execFileAsync(
+  it('npm run k6:local -- steady --duration 2s prints the summary; its exit status is the thresholds verdict', async () => {
+    const run = await execFileAsync(
       process.execPath,
       ['--import', 'tsx', 'load/k6-local/main.ts', 'steady', '--duration', '2s', '--base-url', baseUrl],
       { cwd: repoRoot, timeout: 90_000 },
+    ).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: unknown) => error as { code: number; stdout: string },
     );
-    expect(stdout).toMatch(/scenario steady: 2\.0 s of load/);
-    expect(stdout).toMatch(/requests\s+\d+\s+errors 0/);
+    expect(run.stdout).toMatch(/scenario steady: 2\.0 s of load/);
+    expect(run.stdout).toMatch(/requests\s+\d+\s+errors 0/);
+    // The latency thresholds are k6's timing goals, which a loaded test machine may miss (timing belongs in
+    // npm run bench); what this checks is that the exit status says what the summary says.
+    if (run.code === 0) {
+      expect(run.stdout).toMatch(/^thresholds {2}passed$/m);
+    } else {
+      expect(run.code).toBe(1);
+      const failed = /^thresholds {2}FAILED: (.*)$/m.exec(run.stdout)?.[1] ?? '';
+      expect(
+        failed.split('; ').every((f) => /^p\((95|99)\) [\d.]+ ms ≥ \d+ ms$/.test(f)),
+        failed,
+      ).toBe(true);
+    }
   });
 
   it('exits 2 on a bad command line', async () => {

@@ -1,17 +1,24 @@
-/** Shared by the load tests: a fresh database with compose's own init script applied. */
-import { readFile } from 'node:fs/promises';
+/** Shared by the load tests: a fresh database with compose's own init scripts applied. */
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { PostgresHarness } from '../harness/postgres.ts';
 
-export const INIT_SQL = new URL('../../deploy/postgres/init/01-package-status.sql', import.meta.url);
+export const INIT_DIR = fileURLToPath(new URL('../../deploy/postgres/init/', import.meta.url));
 
-/** A new database holding package_status exactly as docker compose creates it; returns its URL. */
+/** The init scripts in the order the postgres image runs them (sorted by name). */
+export async function initScripts(): Promise<string[]> {
+  return (await readdir(INIT_DIR)).filter((f) => f.endsWith('.sql')).sort();
+}
+
+/** A new database holding package_status, outbox and the publications exactly as docker compose creates them. */
 export async function createPackageStatusDatabase(server: PostgresHarness): Promise<string> {
   const url = await server.createDatabase();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(await readFile(INIT_SQL, 'utf8'));
+    for (const file of await initScripts()) await client.query(await readFile(join(INIT_DIR, file), 'utf8'));
   } finally {
     await client.end();
   }

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { startPostgres } from '../harness/postgres.ts';
 import type { PostgresHarness } from '../harness/postgres.ts';
 import { allRows, createPackageStatusDatabase } from './support.ts';
+import { AGGREGATE_TYPE } from '../../load/tracking-api/outbox.ts';
 
 let server: PostgresHarness;
 let pool: pg.Pool;
@@ -210,5 +211,116 @@ describe('unknown packages: 404', () => {
       actual_address: hub,
     });
     expect(res.status).toBe(404);
+  });
+});
+
+interface OutboxRow {
+  id: string;
+  aggregatetype: string;
+  aggregateid: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+async function outboxOf(db: pg.Pool, packageId: string): Promise<OutboxRow[]> {
+  const res = await db.query<OutboxRow>(
+    'SELECT id, aggregatetype, aggregateid, type, payload FROM outbox WHERE aggregateid = $1 ORDER BY created_at',
+    [packageId],
+  );
+  return res.rows;
+}
+
+describe('the outbox: one event per recorded change, in the same transaction', () => {
+  it('records every write as an outbox row whose payload is the row the API answered', async () => {
+    const created = await call('POST', '/packages', {
+      customer_id: 'customer-1',
+      origin_address: origin,
+      next_address: hub,
+    });
+    const id = String(created.json.package_id);
+    const answers = [created.json];
+    for (const [status, actual] of [
+      ['In Transit', hub],
+      ['Out for Delivery', 'Delivery Station, Denver, CO 80239'],
+      ['Package Delivered', '77 Oak St, Denver, CO 80239'],
+    ] as const) {
+      answers.push(
+        (await call('POST', `/packages/${id}/movements`, { status, actual_address: actual })).json,
+      );
+    }
+    const rows = await outboxOf(pool, id);
+    expect(rows.map((r) => r.type)).toEqual([
+      'package.posted',
+      'package.moved',
+      'package.moved',
+      'package.delivered',
+    ]);
+    // The movement as answered, minus the table's row id: the event has its own.
+    expect(rows.map((r) => r.payload)).toEqual(answers.map(({ id: _id, ...rest }) => rest));
+    expect(answers.every((a) => typeof a.id === 'number')).toBe(true);
+    for (const r of rows) {
+      expect(r.aggregatetype).toBe(AGGREGATE_TYPE);
+      expect(r.aggregateid).toBe(id);
+      expect(r.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    }
+    expect(new Set(rows.map((r) => r.id)).size).toBe(4);
+  });
+
+  it('refused writes leave no event', async () => {
+    const body = { customer_id: 'customer-2', origin_address: origin, package_id: 'PKG-OUTBOX-1' };
+    await call('POST', '/packages', body);
+    expect((await call('POST', '/packages', body)).status).toBe(409);
+    await call('POST', '/packages/PKG-OUTBOX-1/movements', {
+      status: 'Package Delivered',
+      actual_address: origin,
+    });
+    expect(
+      (await call('POST', '/packages/PKG-OUTBOX-1/movements', { status: 'In Transit', actual_address: hub }))
+        .status,
+    ).toBe(409);
+    expect(
+      (await call('POST', '/packages/PKG-NOPE-2/movements', { status: 'In Transit', actual_address: hub }))
+        .status,
+    ).toBe(404);
+    expect((await outboxOf(pool, 'PKG-OUTBOX-1')).map((r) => r.type)).toEqual([
+      'package.posted',
+      'package.delivered',
+    ]);
+    expect(await outboxOf(pool, 'PKG-NOPE-2')).toEqual([]);
+  });
+
+  it('a movement whose event cannot be written is not recorded either', async () => {
+    const db = new pg.Pool({ connectionString: await createPackageStatusDatabase(server), max: 2 });
+    const api = buildTrackingApi({ pool: db });
+    try {
+      await db.query(
+        "ALTER TABLE outbox ADD CONSTRAINT refuse_delivered CHECK (type <> 'package.delivered')",
+      );
+      const url = await api.listen({ port: 0, host: '127.0.0.1' });
+      const post = (path: string, body: unknown) =>
+        request(`${url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const created = await post('/packages', {
+        customer_id: 'customer-1',
+        origin_address: origin,
+        package_id: 'PKG-ATOMIC',
+      });
+      expect(created.statusCode).toBe(201);
+      await created.body.dump();
+      const refused = await post('/packages/PKG-ATOMIC/movements', {
+        status: 'Package Delivered',
+        actual_address: origin,
+      });
+      expect(refused.statusCode).toBe(500);
+      await refused.body.dump();
+      expect((await allRows(db)).map((r) => r.status)).toEqual(['Package Posted']);
+      expect((await outboxOf(db, 'PKG-ATOMIC')).map((r) => r.type)).toEqual(['package.posted']);
+    } finally {
+      await api.close();
+      await db.end();
+    }
   });
 });

@@ -198,6 +198,7 @@ export class World {
         parkAfterMs: this.schedule.parkAfterMs,
         commitIntervalMs: 200,
         shutdownDeadlineMs: 1000,
+        outboxTopics: [],
         kafka: { sessionTimeoutMs: SESSION_MS },
       },
       source: consumer,

@@ -18,13 +18,4 @@ CREATE INDEX IF NOT EXISTS package_status_package_id_idx ON package_status (pack
 -- (message.key.columns = package_id) and the customer routing (customer_id) both need those columns.
 ALTER TABLE package_status REPLICA IDENTITY FULL;
 
--- The publication the connector streams from (connectors/package-status.json: publication.name,
--- publication.autocreate.mode=filtered). Created here, so it exists with exactly this table before the
--- connector first starts; Debezium finds it and uses it.
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'dbz_package_status') THEN
-    CREATE PUBLICATION dbz_package_status FOR TABLE package_status;
-  END IF;
-END
-$$;
+-- The connector's publication (with its heartbeat table) is created in 03-debezium.sql.

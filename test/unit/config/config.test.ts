@@ -43,6 +43,34 @@ describe('loadConfig', () => {
     });
   });
 
+  it('OUTBOX_TOPICS: none by default; consumed beside KAFKA_TOPICS and kept apart for decoding', () => {
+    const none = loadConfig(env, files({ customers: [customer()] }));
+    expect(none.ok && none.config.outboxTopics).toEqual([]);
+    const r = loadConfig(
+      { ...env, OUTBOX_TOPICS: ' outbox.event.package , outbox.event.order,outbox.event.package' },
+      files({ customers: [customer()] }),
+    );
+    if (!r.ok) throw new Error(r.problems.join('\n'));
+    expect(r.config.outboxTopics).toEqual(['outbox.event.package', 'outbox.event.order']);
+    expect(r.config.kafka.topics).toEqual([
+      'dbserver1.public.package_status',
+      'outbox.event.package',
+      'outbox.event.order',
+    ]);
+  });
+
+  it('OUTBOX_TOPICS: a topic cannot be both kinds, and names must be Kafka topic names', () => {
+    const r = loadConfig(
+      { ...env, KAFKA_TOPICS: 'a,b', OUTBOX_TOPICS: 'b,bad topic' },
+      files({ customers: [customer()] }),
+    );
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.problems).toEqual([
+      'OUTBOX_TOPICS: "b" is also in KAFKA_TOPICS; a topic holds either change events or outbox records',
+      'OUTBOX_TOPICS: "bad topic" is not a Kafka topic name ([a-zA-Z0-9._-], at most 249)',
+    ]);
+  });
+
   it('RETRY_STORE=memory needs no REDIS_URL', () => {
     const r = loadConfig(
       { ...env, REDIS_URL: undefined, RETRY_STORE: 'memory' },
