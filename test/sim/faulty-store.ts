@@ -32,6 +32,8 @@ export function processStore(
   clock: Clock,
   alive: () => boolean,
   trace: (line: string) => void = () => {},
+  /** A write was refused as stale: this process was fenced (a rebalance reached it late). */
+  onStale: () => void = () => {},
 ): RetryStore {
   const never = new Promise<never>(() => {});
   return new Proxy(inner, {
@@ -50,6 +52,7 @@ export function processStore(
             .apply(target, args)
             .catch((err: unknown) => {
               if (WRITES.has(name)) trace(`store.${name} ${(err as Error).name} ${describe(args)}`);
+              if ((err as { code?: string }).code === 'STALE_EPOCH') onStale();
               throw err;
             });
           if (WRITES.has(name)) trace(`store.${name} ok ${describe(args)} → ${describe([res])}`);

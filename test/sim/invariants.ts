@@ -6,7 +6,8 @@
  *   of an earlier status, unless that earlier status was dead-lettered;
  * - duplicates only from what was out or not yet committed at a crash, stop or rebalance (or was sent by
  *   a stale owner), or what the customer took in while the integrator never heard its answer;
- * - memory bound: no lane holds more than twice its `maxInMemory` (plus a record per partition in hand);
+ * - memory bound: no lane holds more than twice its `maxInMemory` plus two rounds of its concurrency (claims
+ *   under way) and a record per partition in hand;
  * - poison: every malformed record is kept with its reason, and never blocks its partition.
  */
 import type { World } from './world.ts';

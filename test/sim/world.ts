@@ -208,6 +208,7 @@ export class World {
         this.clock,
         () => proc.alive,
         (l) => this.note(`[${slot}] ${l}`),
+        () => this.faultHappened(`fence ${slot}`),
       ),
       sender: (c) => this.customers[this.configs.indexOf(c)]!.sender(c.timeoutMs, () => proc.alive),
       clock,
@@ -296,8 +297,10 @@ export class World {
     for (const p of this.slots) {
       if (!p?.alive) continue;
       for (const lane of p.core.lanes) {
-        const cap = lane.snapshot().limits.maxInMemory;
-        worst = Math.max(worst, lane.held - (2 * cap + this.schedule.partitions));
+        // The bound the README states: twice maxInMemory, plus the claims of two rounds of concurrency that
+        // may land after intake filled the lane, plus one record per partition in hand.
+        const { maxInMemory, concurrency } = lane.snapshot().limits;
+        worst = Math.max(worst, lane.held - (2 * maxInMemory + 2 * concurrency + this.schedule.partitions));
       }
     }
     return worst;

@@ -1,0 +1,264 @@
+/**
+ * Sending, and acting on answers. One request per package at most (the head), `concurrency` at once,
+ * within the rate limit and what the breaker allows; memory heads and claimed store heads take turns.
+ *
+ *   head ─▶ out ─▶ answered: the slot is free at once ─▶ where does the delivery live now?
+ *     memory: 2xx → done, next of the package │ retry → the package moves to the store │ dead → dead letter
+ *     store:  2xx → complete │ retry → reschedule │ dead → dead letter   (one batched store write)
+ *     (a memory head moved while out lives in the store once its move landed)
+ *
+ * This part owns the requests out. A store write that fails is retried (`store-link.ts`): the delivery
+ * stays held meanwhile, never dropped.
+ */
+import type { Clock } from '../clock.ts';
+import type { CustomerConfig } from '../config/customers.ts';
+import type { Outcome } from '../delivery/outcome.ts';
+import { retryDelay } from '../delivery/retry-schedule.ts';
+import type { TokenBucket } from '../delivery/rate-limit.ts';
+import type { Sender } from '../delivery/http-sender.ts';
+import type { ParkedDelivery } from '../store/port.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { Logger } from '../observe/logger.ts';
+import type { DeliveryStep } from '../observe/delivery-events.ts';
+import type { Breaker } from './breaker.ts';
+import { attempt } from './attempt.ts';
+import type { AttemptResult } from './attempt.ts';
+import type { Homes } from './homes.ts';
+import type { ParkedWork } from './parked-work.ts';
+import { ShardGone } from './store-link.ts';
+import type { StoreLink } from './store-link.ts';
+import { packageKey } from './package-queues.ts';
+import { plain } from './delivery.ts';
+import type { MemoryDelivery, Out } from './delivery.ts';
+
+export interface DispatchDeps {
+  cfg: CustomerConfig;
+  sender: Sender;
+  breaker: Breaker;
+  bucket: TokenBucket | null;
+  clock: Clock;
+  random: () => number;
+  log: Logger;
+  metrics: Metrics;
+  homes: Homes;
+  parked: ParkedWork;
+  link: StoreLink;
+  /** May requests go out now (the lane's mode)? */
+  sends(): boolean;
+  emit(d: ParkedDelivery, step: DeliveryStep): void;
+  /** An attempt took this long (the lane's rate estimate and latency window). */
+  took(durationMs: number): void;
+  /** The breaker may have moved; gauges. */
+  answered(): void;
+  /** A memory delivery was delivered or dead-lettered: its offset may go. */
+  settled(d: MemoryDelivery, how: 'delivered' | 'dead'): void;
+  /** Something may be claimable / room may have come. */
+  changed(): void;
+  /** Wake the pump at this time (a rate-limit token). */
+  pumpAt(t: number): void;
+  track(p: Promise<unknown>): void;
+  /** Nothing is out any more. */
+  idle(): void;
+}
+
+export class Dispatcher {
+  /** Requests out, oldest first (a Map keeps insertion order). */
+  readonly outs = new Map<string, Out>();
+  readonly abort = new AbortController();
+  private preferStore = false;
+
+  constructor(private readonly x: DispatchDeps) {}
+
+  get inflight(): number {
+    return this.outs.size;
+  }
+
+  /** Age of the oldest request out (a lower bound on the customer's latency right now). */
+  oldestOutMs(now: number): number {
+    const first = this.outs.values().next();
+    return first.done ? 0 : now - first.value.startedAt;
+  }
+
+  pump(): void {
+    if (!this.x.sends()) return;
+    const now = this.x.clock.now();
+    while (this.inflight < this.x.cfg.concurrency && this.x.breaker.mayStart(now)) {
+      const out = this.nextOut(now);
+      if (!out) break;
+      if (this.x.bucket) {
+        const wait = this.x.bucket.take(now);
+        if (wait > 0) {
+          this.putBack(out);
+          this.x.pumpAt(now + wait);
+          break;
+        }
+      }
+      this.send(out);
+    }
+    this.x.changed();
+  }
+
+  /** Memory heads and claimed store heads take turns. */
+  private nextOut(now: number): Out | null {
+    this.preferStore = !this.preferStore;
+    const order = this.preferStore ? (['store', 'memory'] as const) : (['memory', 'store'] as const);
+    for (const from of order) {
+      const d = from === 'memory' ? this.x.homes.queues.next(now) : this.x.parked.next();
+      if (d) return { d, from, moving: null, dropped: false, startedAt: now };
+    }
+    return null;
+  }
+
+  private putBack(out: Out): void {
+    if (out.from === 'memory') this.x.homes.queues.putBack(out.d as MemoryDelivery);
+    else this.x.parked.putBack(out.d);
+  }
+
+  private send(out: Out): void {
+    this.outs.set(out.d.deliveryId, out);
+    this.x.emit(out.d, { kind: 'sending', attempt: out.d.attempts + 1 });
+    this.x.homes.spillSoon();
+    void attempt(out.d, {
+      sender: this.x.sender,
+      breaker: this.x.breaker,
+      clock: this.x.clock,
+      signal: this.abort.signal,
+    }).then((res) => this.answered(out, res));
+  }
+
+  /** The shard went away: answers of its requests change nothing here. */
+  dropShard(shard: string): void {
+    for (const o of this.outs.values()) if (o.d.shard === shard) o.dropped = true;
+  }
+
+  private answered(out: Out, res: AttemptResult): void {
+    this.outs.delete(out.d.deliveryId);
+    const key = packageKey(out.d);
+    if (out.from === 'memory' && !out.dropped) this.x.homes.settlingStarts(key);
+    if (this.inflight === 0) this.x.idle();
+    this.x.answered();
+    if (res.aborted) {
+      // Cut by shutdown: not an attempt. It goes back where it now lives.
+      const back = (toStore: boolean) => {
+        this.x.homes.settlingEnds(key);
+        if (!toStore && !out.dropped) this.putBack(out);
+      };
+      if (out.moving) void out.moving.then(back);
+      else back(false);
+      return;
+    }
+    const { outcome, durationMs } = res;
+    const d = out.d;
+    const customer = this.x.cfg.id;
+    this.x.metrics.attempts.inc({ customer, result: outcome.result });
+    this.x.metrics.attemptDuration.observe({ customer }, durationMs / 1000);
+    this.x.took(durationMs);
+    this.x.emit(d, {
+      kind: 'attempted',
+      attempt: d.attempts + 1,
+      result: outcome.result,
+      httpStatus: outcome.status,
+      durationMs,
+      detail: outcome.detail,
+    });
+    this.pump(); // the slot is free before the store hears the outcome
+    if (out.dropped) return this.x.homes.settlingEnds(key);
+    if (outcome.decision === 'delivered') {
+      const now = this.x.clock.now();
+      const e2e = d.commitTsMs === null ? null : Math.max(0, now - d.commitTsMs);
+      this.x.metrics.deliveries.inc({ customer, outcome: 'delivered' });
+      this.x.emit(d, { kind: 'delivered', attempts: d.attempts + 1, endToEndMs: e2e });
+      if (e2e !== null) this.x.metrics.endToEnd.observe({ customer }, e2e / 1000);
+    }
+    if (out.moving) {
+      void out.moving.then((toStore) => {
+        if (!out.dropped) this.act(out, toStore ? 'store' : 'memory', outcome);
+      });
+    } else this.act(out, out.from, outcome);
+  }
+
+  /** Act on an answered attempt, where its delivery now lives. */
+  private act(out: Out, home: 'memory' | 'store', outcome: Outcome): void {
+    const d = out.d;
+    const attempts = d.attempts + 1;
+    const failed = { ...plain(d), attempts, lastError: outcome.detail };
+    const plan =
+      outcome.decision === 'retry' ? retryDelay(attempts, outcome, this.x.cfg.retry, this.x.random) : null;
+    const dead =
+      outcome.decision === 'dead'
+        ? `permanent failure: ${outcome.detail}`
+        : plan?.giveUp
+          ? `gave up after ${attempts} attempts; last: ${outcome.detail}`
+          : null;
+    if (dead === null || home === 'store') this.x.homes.settlingEnds(packageKey(d));
+    if (home === 'memory') {
+      const md = d as MemoryDelivery;
+      if (outcome.decision === 'delivered') {
+        this.x.homes.queues.done(md);
+        this.x.settled(md, 'delivered');
+      } else if (dead !== null) {
+        this.deadLetterMemory(md, failed, dead);
+      } else if (plan && !plan.giveUp) {
+        md.attempts = attempts;
+        md.lastError = outcome.detail;
+        this.x.homes.retryLater(md, this.x.clock.now() + plan.delayMs);
+      }
+      this.pump();
+      return;
+    }
+    const now = this.x.clock.now();
+    const retryAt = now + (plan && !plan.giveUp ? plan.delayMs : 0);
+    const op =
+      outcome.decision === 'delivered'
+        ? ({ op: 'complete', delivery: d } as const)
+        : dead !== null
+          ? ({ op: 'dead', delivery: failed, reason: dead } as const)
+          : ({ op: 'reschedule', delivery: failed, dueAt: retryAt } as const);
+    this.x.parked.settling(d);
+    this.x.track(
+      this.x.link.settle(d.shard, op).then(
+        () => {
+          this.x.parked.release(d);
+          this.x.parked.touched(d.shard, op.op === 'reschedule' ? op.dueAt : now);
+          if (op.op === 'dead') this.deadLettered(failed, op.reason);
+          if (op.op === 'reschedule') this.x.emit(d, { kind: 'parked', why: 'retry', dueAt: op.dueAt });
+          this.x.changed();
+        },
+        (err: unknown) => this.unlessGone(err),
+      ),
+    );
+  }
+
+  /** The head stays settling (not movable, not sent) until its dead letter is written. */
+  private deadLetterMemory(d: MemoryDelivery, failed: ParkedDelivery, reason: string): void {
+    const key = packageKey(d);
+    this.x.track(
+      this.x.link.deadLetter(failed, reason).then(
+        () => {
+          this.x.homes.settlingEnds(key);
+          this.x.homes.queues.done(d);
+          this.deadLettered(failed, reason);
+          this.x.settled(d, 'dead');
+          this.pump();
+        },
+        (err: unknown) => {
+          this.x.homes.settlingEnds(key);
+          this.unlessGone(err);
+        },
+      ),
+    );
+  }
+
+  private deadLettered(d: ParkedDelivery, reason: string): void {
+    this.x.log.warn(
+      { event: 'dead_letter', eventId: d.eventId, attempts: d.attempts, reason },
+      'delivery dead-lettered',
+    );
+    this.x.metrics.deliveries.inc({ customer: this.x.cfg.id, outcome: 'dead_lettered' });
+    this.x.emit(d, { kind: 'dead', attempts: d.attempts, reason });
+  }
+
+  private unlessGone(err: unknown): void {
+    if (!(err instanceof ShardGone)) this.x.log.error({ err }, 'unexpected lane failure');
+  }
+}
