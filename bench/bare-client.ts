@@ -1,7 +1,8 @@
 /**
  * The throughput baseline, run as its own process: bare undici → the mock customers' fastify server, with
  * the same pool size as the integrator's lane and the same Standard Webhooks signing and body size, and
- * nothing else (no Kafka, no lanes, no store). Prints one JSON line: {"requests":N,"ms":T,"rate":R}.
+ * nothing else (no Kafka, no lanes, no store). Prints one JSON line:
+ * {"requests":N,"ms":T,"rate":R,"failures":F,"cpuMsPerRequest":C} (C: this process's CPU per request).
  *
  *   node --import tsx bench/bare-client.ts <url> <secret> <connections> <requests> [warmup]
  */
@@ -77,7 +78,12 @@ async function phase(limit: number): Promise<void> {
 
 await phase(warmup);
 const start = performance.now();
+const cpu0 = process.cpuUsage();
 await phase(warmup + requests);
 const ms = performance.now() - start;
+const cpu = process.cpuUsage(cpu0);
 await pool.close();
-process.stdout.write(`${JSON.stringify({ requests, ms, rate: (requests * 1000) / ms, failures })}\n`);
+const cpuMsPerRequest = (cpu.user + cpu.system) / 1000 / requests;
+process.stdout.write(
+  `${JSON.stringify({ requests, ms, rate: (requests * 1000) / ms, failures, cpuMsPerRequest })}\n`,
+);

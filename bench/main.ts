@@ -20,7 +20,8 @@ import { addedLatency } from './figures/latency.ts';
 import { slowCustomer } from './figures/slow.ts';
 import { memory } from './figures/memory.ts';
 import { crashLoop } from './figures/crash.ts';
-import { brokerOutage, redisOutage } from './figures/outage.ts';
+import { brokerOutage, redisOutage, redisWriteErrors } from './figures/outage.ts';
+import { rebalanceChurn } from './figures/churn.ts';
 
 const FIGURES: Record<string, Figure> = {
   isolation,
@@ -29,8 +30,10 @@ const FIGURES: Record<string, Figure> = {
   slow: slowCustomer,
   memory,
   crash: crashLoop,
+  churn: rebalanceChurn,
   broker: brokerOutage,
   redis: redisOutage,
+  'redis-errors': redisWriteErrors,
 };
 
 interface Args {

@@ -72,7 +72,7 @@ export function createCore(deps: CoreDeps): Core {
     observer,
     outboxTopics: config.outboxTopics,
     rewind: (tp) => source.rewind(tp),
-    fenceRetryMs: config.kafka.sessionTimeoutMs * 2,
+    fenceRetryMs: config.kafka.sessionTimeoutMs,
   });
   pipeline = p;
   const committer = new Committer({

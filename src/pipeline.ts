@@ -9,7 +9,7 @@
  * Ownership: a partition's work is taken over in every lane when it is assigned (which fences the previous
  * owner's store writes) and dropped, unsettled, when it is revoked or when a lane's write is refused as
  * stale. A fenced partition this process still owns (its group generation is newer than the fencing
- * owner's, or the source has no generations and the assignment outlived two session timeouts) is read
+ * owner's, or the source has no generations and the assignment outlived a session timeout) is read
  * again from its committed offset and taken over anew.
  */
 import type { Clock } from './clock.ts';
@@ -55,6 +55,8 @@ export class Pipeline {
   private readonly taken = new Map<string, Promise<void>>();
   private readonly lastTracked = new Map<string, bigint>();
   private readonly fenced = new Set<string>();
+  /** Revokes under way, per shard. */
+  private readonly revoking = new Map<string, Promise<void>>();
   /** The source's latest assignment and its generation. */
   private assignment = new Set<string>();
   private generation: number | null = null;
@@ -78,9 +80,17 @@ export class Pipeline {
     let p = this.taken.get(shard);
     if (!p) {
       const generation = this.generation;
-      p = Promise.all(this.lanes.map((l) => l.assign(shard, generation))).then(() => undefined);
-      this.taken.set(shard, p);
-      p.catch(() => this.taken.delete(shard));
+      // A revoke of this shard still under way ends first (it forgets what the lanes held of it).
+      const before = this.revoking.get(shard) ?? Promise.resolve();
+      const taking = before.then(() =>
+        Promise.all(this.lanes.map((l) => l.assign(shard, generation))).then(() => undefined),
+      );
+      p = taking;
+      this.taken.set(shard, taking);
+      // Given up before the store answered (revoked meanwhile): forget the attempt.
+      taking.catch(() => {
+        if (this.taken.get(shard) === taking) this.taken.delete(shard);
+      });
     }
     return p;
   }
@@ -107,8 +117,7 @@ export class Pipeline {
   /** Partitions about to go (a client that says so before): finish their requests briefly, then drop them. */
   async onRevoking(revoked: TopicPartition[], graceMs: number): Promise<void> {
     const shards = revoked.map((tp) => OffsetTracker.key(tp.topic, tp.partition));
-    await Promise.all(this.lanes.map((l) => l.revoke(shards, graceMs)));
-    this.forget(shards);
+    await this.letGo(shards, graceMs);
   }
 
   /** A new assignment: partitions lost are dropped everywhere; the others are taken over now. */
@@ -119,16 +128,31 @@ export class Pipeline {
     this.assignment = keep;
     const lost = [...this.taken.keys()].filter((s) => !keep.has(s));
     this.deps.log.info({ assigned: [...keep], revoked: lost, generation }, 'partition assignment');
-    if (lost.length > 0) {
-      await Promise.all(this.lanes.map((l) => l.revoke(lost)));
-      this.forget(lost);
-    }
+    if (lost.length > 0) await this.letGo(lost, 0);
     // A fenced partition that is assigned again is taken over afresh, from its committed offset.
     for (const s of [...this.fenced]) if (keep.has(s)) await this.recover(s);
     // Take over every partition now, not at its first record: parked work of a partition with nothing new
     // to read must still be delivered.
-    await Promise.all([...keep].map((s) => this.ensureTaken(s)));
+    await Promise.all([...keep].map((s) => this.ensureTaken(s).catch(() => {})));
     this.releaseHold();
+  }
+
+  /**
+   * Give partitions up, completely: no new record of theirs is taken in, requests under way get `graceMs`,
+   * then every lane drops their work and their offsets are forgotten. A revoke always completes; if the
+   * same partition is assigned again meanwhile, its takeover waits for this to end (`ensureTaken`).
+   */
+  private async letGo(shards: string[], graceMs: number): Promise<void> {
+    for (const s of shards) this.taken.delete(s);
+    const done = Promise.all(this.lanes.map((l) => l.revoke(shards, graceMs))).then(() =>
+      this.forget(shards),
+    );
+    for (const s of shards) this.revoking.set(s, done);
+    try {
+      await done;
+    } finally {
+      for (const s of shards) if (this.revoking.get(s) === done) this.revoking.delete(s);
+    }
   }
 
   private forget(shards: string[]): void {
@@ -159,7 +183,8 @@ export class Pipeline {
       return;
     }
     // Otherwise we are most likely the stale one: a new assignment will tell. Without generations, a
-    // partition still ours after two session timeouts is taken back.
+    // partition still ours after a session timeout (a stale member has learned of its loss by then) is
+    // taken back.
     if (this.generation !== null) return;
     const seen = this.assignments;
     this.clock.after(this.deps.fenceRetryMs ?? 60_000, () => {
@@ -186,7 +211,7 @@ export class Pipeline {
       }
     }
     this.fenced.delete(shard);
-    await this.ensureTaken(shard);
+    await this.ensureTaken(shard).catch(() => {});
   }
 
   // ───────────────────────────── records ─────────────────────────────
@@ -194,7 +219,11 @@ export class Pipeline {
   async handleBatch(records: SourceRecord[], ctx: BatchContext): Promise<void> {
     const shard = OffsetTracker.key(ctx.topic, ctx.partition);
     if (this.fenced.has(shard)) return;
-    await this.ensureTaken(shard);
+    try {
+      await this.ensureTaken(shard);
+    } catch {
+      return; // given up meanwhile: nothing of this batch is ours
+    }
     let lastBeat = this.clock.now();
     for (const record of records) {
       if (!ctx.isRunning() || this.fenced.has(shard)) return;

@@ -5,9 +5,15 @@
  * producer retries until acknowledged; only acknowledged events count). Then producing stops and the
  * same integrator must deliver everything by itself.
  *
+ * Redis write errors: the same, but redis-server stays up and refuses writes — its `maxmemory` is set just
+ * above what it uses, under `noeviction`, so every write is answered "OOM command not allowed" (as a full
+ * Redis does), for 6 s (quick: 3 s), then the limit is lifted. Nobody restarts the integrator.
+ *
  * Broker: customer-1 (10 ms). Redis: customer-1 (10 ms) and customer-3 (10 ms, 20 % answered 503, so its
- * retries go through Redis all the time). Lost = produced − unique delivered − dead-lettered, per customer.
+ * retries go through Redis all the time). Lost = produced − unique delivered − dead-lettered, per customer;
+ * order violations = first deliveries of a package's status before an earlier status's (the mock's ledger).
  */
+import { Redis } from 'ioredis';
 import type { Row } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
 import { SECRETS, launchIntegrator, sleep } from '../world.ts';
@@ -16,16 +22,36 @@ import type { TestCustomer } from '../../test/harness/integrator.ts';
 import { waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
-type Kind = 'broker' | 'redis';
+type Kind = 'broker' | 'redis' | 'redis-oom';
+
+/** Redis refuses writes: maxmemory just above what it uses, noeviction (a full Redis). */
+async function fillRedis(url: string): Promise<() => Promise<void>> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  const info = await r.info('memory');
+  const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? '0');
+  await r.config('SET', 'maxmemory-policy', 'noeviction');
+  await r.config('SET', 'maxmemory', String(used + 64 * 1024));
+  return async () => {
+    await r.config('SET', 'maxmemory', '0');
+    r.disconnect();
+  };
+}
 
 async function outage(world: World, mode: BenchMode, kind: Kind): Promise<FigureResult> {
   const settings = mode.quick
     ? { beforeMs: 2000, downMs: kind === 'broker' ? 5000 : 3000, afterMs: 2000, drainMs: 90_000 }
-    : { beforeMs: 5000, downMs: kind === 'broker' ? 20_000 : 10_000, afterMs: 10_000, drainMs: 120_000 };
+    : {
+        beforeMs: 5000,
+        downMs: kind === 'broker' ? 20_000 : kind === 'redis' ? 10_000 : 6000,
+        afterMs: 10_000,
+        drainMs: 120_000,
+      };
   const { mocks } = world;
   const ids = kind === 'broker' ? ['customer-1'] : ['customer-1', 'customer-3'];
+  let lift: (() => Promise<void>) | null = null;
+  let violations = 0;
   for (const id of ids) await mocks.setBehavior(id, { latencyMs: 10, jitterMs: 0 });
-  if (kind === 'redis') await mocks.setBehavior('customer-3', { errorRate: 0.2, errorStatus: 503 });
+  if (kind !== 'broker') await mocks.setBehavior('customer-3', { errorRate: 0.2, errorStatus: 503 });
   await mocks.resetStats();
   const run = await world.topic(4);
   const customers: TestCustomer[] = ids.map((id) => ({
@@ -49,12 +75,14 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
     const producing = producePaced(world.producer, run.topic, new EventStream(`out-${kind}`, mix, 2000), 200);
     await sleep(settings.beforeMs);
     if (kind === 'broker') await world.kafkaMock.brokerDown(1);
-    else await world.redis.stop();
+    else if (kind === 'redis') await world.redis.stop();
+    else lift = await fillRedis(world.redis.url);
     mode.log(`${kind} outage: down for ${settings.downMs / 1000} s`);
     await sleep(settings.downMs);
     const atDown = (await mocks.stats('customer-1')).received;
     if (kind === 'broker') await world.kafkaMock.brokerUp(1);
-    else await world.redis.restart();
+    else if (kind === 'redis') await world.redis.restart();
+    else await lift?.();
     const upAt = Date.now();
     mode.log(`${kind} outage: up again`);
     // Resumed = customer-1 gets a delivery it had not had when the outage ended.
@@ -76,6 +104,7 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
         `customer="${id}",outcome="dead_lettered"`,
       );
       lostBy[id] = Math.max(0, want - got.unique - dead);
+      violations += got.outOfOrder;
       if (got.outOfOrder > 0) {
         // Keep the evidence: every delivery of the packages the ledger judged out of order, and what the
         // integrator logged at warn and above.
@@ -106,21 +135,33 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
       `${kind} outage: resumed ${(resumeMs / 1000).toFixed(1)} s after up; ${detail.join('; ')}; failed producer sends ${stats.failedSends}`,
     );
   } finally {
+    await lift?.().catch(() => {});
     await integrator.stop();
     for (const id of ids) await mocks.resetBehavior(id);
   }
   const lost = Object.values(lostBy).reduce((a, b) => a + b, 0);
-  const figure = kind === 'broker' ? 'broker outage' : 'Redis outage';
+  const figure =
+    kind === 'broker' ? 'broker outage' : kind === 'redis' ? 'Redis outage' : 'Redis write errors';
   const rows: Row[] = [
     {
       figure,
-      metric: `events lost (${settings.downMs / 1000} s down)`,
+      metric: `events lost (${settings.downMs / 1000} s ${kind === 'redis-oom' ? 'refusing writes' : 'down'})`,
       samples: [lost],
       unit: '',
       digits: 0,
       target: { cmp: '==', bound: 0 },
       targetText: '= 0',
       note: detail.join('; '),
+    },
+    {
+      figure,
+      metric: 'first-delivery order violations (per package)',
+      samples: [violations],
+      unit: '',
+      digits: 0,
+      target: { cmp: '==', bound: 0 },
+      targetText: '= 0',
+      note: outOfOrder.slice(0, 3).join('; '),
     },
     {
       figure,
@@ -138,7 +179,7 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
   return {
     rows,
     notes: [
-      `200 events/s on 4 partitions${kind === 'redis' ? ' to customer-1 and customer-3 (20 % 503, retries parked in Redis; retry 200 ms–1 s, 50 attempts)' : ' to customer-1'} (10 ms, concurrency 8); ${settings.beforeMs / 1000} s, then ${kind === 'broker' ? 'the broker down' : 'redis-server stopped'} for ${settings.downMs / 1000} s, then producing ${settings.afterMs / 1000} s more; drain limit ${settings.drainMs / 1000} s; one run.`,
+      `200 events/s on 4 partitions${kind !== 'broker' ? ' to customer-1 and customer-3 (20 % 503, retries parked in Redis; retry 200 ms–1 s, 50 attempts)' : ' to customer-1'} (10 ms, concurrency 8); ${settings.beforeMs / 1000} s, then ${kind === 'broker' ? 'the broker down' : kind === 'redis' ? 'redis-server stopped' : 'Redis refusing every write (maxmemory reached, noeviction)'} for ${settings.downMs / 1000} s, then producing ${settings.afterMs / 1000} s more; drain limit ${settings.drainMs / 1000} s; one run, the same integrator throughout.`,
     ],
     raw: { resumeMs, drainMs, lostBy, detail, outOfOrder, warnings },
   };
@@ -148,3 +189,5 @@ export const brokerOutage = (world: World, mode: BenchMode): Promise<FigureResul
   outage(world, mode, 'broker');
 export const redisOutage = (world: World, mode: BenchMode): Promise<FigureResult> =>
   outage(world, mode, 'redis');
+export const redisWriteErrors = (world: World, mode: BenchMode): Promise<FigureResult> =>
+  outage(world, mode, 'redis-oom');

@@ -50,6 +50,8 @@ export interface HomesDeps {
   wentToStore(d: MemoryDelivery, why: ParkReason, dueAt: number | null): void;
   /** Something may be ready to send / to claim / room may have come. */
   changed(): void;
+  /** Deliveries let go with their shard (not settled: the next owner reads them again). */
+  dropped(ds: MemoryDelivery[]): void;
   /** Keep track of a store write (shutdown waits for it). */
   track(p: Promise<unknown>): void;
 }
@@ -133,7 +135,7 @@ export class Homes {
           for (const r of rest) this.route(r);
           this.h.changed();
         },
-        (err: unknown) => this.unlessGone(err),
+        (err: unknown) => this.failed(key, l, err),
       ),
     );
   }
@@ -157,7 +159,7 @@ export class Homes {
             this.h.changed();
           },
           (err: unknown) => {
-            if (err instanceof ShardGone || this.limbo.get(key) !== l) return;
+            if (err instanceof ShardGone || this.limbo.get(key) !== l) return this.failed(key, l, err);
             // The store refused: the package lives in memory after all (bounded by the lane's hard cap).
             for (const r of this.leave(key, l, 0)) this.toMemory(r);
           },
@@ -218,7 +220,10 @@ export class Homes {
             this.h.changed();
           },
           (err: unknown) => {
-            if (err instanceof ShardGone || this.limbo.get(key) !== l) return done(false);
+            if (err instanceof ShardGone || this.limbo.get(key) !== l) {
+              this.failed(key, l, err);
+              return done(false);
+            }
             this.restore(key, l, taken);
             done(false);
           },
@@ -273,7 +278,15 @@ export class Homes {
     this.wakeAlarm.cancel();
   }
 
-  private unlessGone(err: unknown): void {
-    if (!(err instanceof ShardGone)) this.h.log.error({ err }, 'unexpected lane failure');
+  /**
+   * A write about a package in limbo failed for good: its shard is gone (revoked or fenced). What waited
+   * in limbo is dropped with the shard (the next owner reads it again); anything else is a bug, said loudly.
+   */
+  private failed(key: string, l: Limbo, err: unknown): void {
+    if (!(err instanceof ShardGone)) {
+      this.h.log.error({ err }, 'unexpected lane failure');
+      return;
+    }
+    if (this.limbo.get(key) === l) this.h.dropped(this.leave(key, l, 0));
   }
 }

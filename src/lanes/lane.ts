@@ -104,6 +104,10 @@ export class Lane {
         this.settle(d, 'parked');
       },
       changed: () => this.changed(),
+      dropped: (ds) => {
+        for (const d of ds) this.emit(d, { kind: 'dropped' });
+        this.changed();
+      },
       track,
     });
     this.dispatch = new Dispatcher({
@@ -171,6 +175,11 @@ export class Lane {
     return this.homes.size + this.parked.claimedCount;
   }
 
+  /** What the lane believes about its parked work: for tests and traces. */
+  describeParked(): string {
+    return `${this.parked.describe()} mode=${this.mode.mode} room=${this.claimRoom()}`;
+  }
+
   /** Every delivery this lane holds (queued, out, waiting for a write, claimed), by delivery id: for tests. */
   heldDeliveries(): string[] {
     return [...this.homes.ids(), ...this.parked.claimedIds(), ...this.dispatch.outs.keys()];
@@ -214,6 +223,8 @@ export class Lane {
   accept(d: MemoryDelivery): void {
     if (!this.mode.accepts) throw new Error(`lane ${this.id} is stopping`);
     this.emit(d, { kind: 'accepted' });
+    // A partition not (or no longer) ours: its records are the owner's to deliver.
+    if (!this.link.owns(d.shard)) return this.emit(d, { kind: 'dropped' });
     this.homes.route(d);
     this.gauges();
   }
@@ -267,6 +278,7 @@ export class Lane {
    */
   async assign(shard: string, generation: number | null = null): Promise<void> {
     if (this.link.owns(shard)) return;
+    // Rejects with ShardGone when the partition is given up before the store answers.
     const parked = await this.link.takeOver(shard, generation);
     this.parked.addShard(shard, parked);
     if (parked > 0) this.drainSoon();

@@ -160,6 +160,15 @@ export class ParkedWork {
     this.claimed.set(d.deliveryId, { d, state: 'out' });
   }
 
+  /** What this lane believes about its parked work, for tests and traces. */
+  describe(): string {
+    const shards = [...this.shards].map(
+      ([k, s]) =>
+        `${k.slice(-2)}:${s.mayHave ? 'may' : 'none'}/due=${s.dueAt}${s.claiming ? '/claiming' : ''}`,
+    );
+    return `${shards.join(' ')} claimed=${this.claimed.size} ready=${this.ready.length}`;
+  }
+
   claimedIds(): string[] {
     return [...this.claimed.keys()];
   }

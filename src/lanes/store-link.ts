@@ -88,6 +88,8 @@ const MAX_BACKOFF_MS = 5000;
 
 export class StoreLink {
   private readonly shards = new Map<string, ShardLink>();
+  /** Takeovers under way (retried through a store outage); `forget` cancels them. */
+  private readonly joining = new Map<string, { cancelled: boolean }>();
   private closed = false;
 
   constructor(private readonly deps: StoreLinkDeps) {}
@@ -103,9 +105,23 @@ export class StoreLink {
   /** Take the shard over (retried until it lands or the lane closes); returns how much is parked in it. */
   async takeOver(shard: string, generation: number | null): Promise<number> {
     const { store, customer, clock } = this.deps;
-    const { epoch, parked } = await this.retry('takeOver', shard, null, () =>
-      store.takeOver(customer, shard, clock.now(), generation),
-    );
+    const token = { cancelled: false };
+    this.joining.set(shard, token);
+    let epoch: number;
+    let parked: number;
+    try {
+      ({ epoch, parked } = await this.retry('takeOver', shard, token, () =>
+        store.takeOver(customer, shard, clock.now(), generation),
+      ));
+    } finally {
+      if (this.joining.get(shard) === token) this.joining.delete(shard);
+    }
+    if (token.cancelled) {
+      // The partition was given up while the takeover waited for the store: it is not ours. (If the
+      // takeover landed after the next owner's, that owner is fenced and takes it back; see pipeline.ts.)
+      this.deps.log.warn({ shard }, 'a takeover landed after its partition was given up; not taking it');
+      throw new ShardGone(shard);
+    }
     const ref: ShardRef = { customer, shard, epoch };
     this.shards.set(shard, {
       ref,
@@ -127,48 +143,54 @@ export class StoreLink {
   /** Forget the shard: its pending writes fail with `ShardGone` (they are retried no more). */
   forget(shard: string): void {
     this.shards.delete(shard);
+    const pending = this.joining.get(shard);
+    if (pending) pending.cancelled = true;
   }
+
+  // Every call answers through its promise, never by throwing: a shard gone rejects with ShardGone.
 
   /** Append behind the package's parked work if it has some; true = parked. */
   ask(d: ParkedDelivery): Promise<boolean> {
-    return this.link(d.shard).asks.add(d);
+    return this.with(d.shard, (l) => l.asks.add(d));
   }
 
   /** Move a package to the store (one try). */
   move(shard: string, pkg: MovePackage): Promise<void> {
-    return this.link(shard).moves.add(pkg);
+    return this.with(shard, (l) => l.moves.add(pkg));
   }
 
   settle(shard: string, op: SettleOp): Promise<void> {
-    return this.link(shard).settles.add(op);
+    return this.with(shard, (l) => l.settles.add(op));
   }
 
   deadLetter(d: ParkedDelivery, reason: string): Promise<void> {
-    const l = this.link(d.shard);
-    return this.retry('addDeadLetter', d.shard, l.ref, () =>
-      this.deps.store.addDeadLetter(l.ref, d, reason, this.deps.clock.now()),
+    return this.with(d.shard, (l) =>
+      this.retry('addDeadLetter', d.shard, l.ref, () =>
+        this.deps.store.addDeadLetter(l.ref, d, reason, this.deps.clock.now()),
+      ),
     );
   }
 
   /** One claim (not retried: the lane claims again later). */
   claim(shard: string, limit: number): Promise<ClaimResult> {
-    const l = this.link(shard);
-    return this.once('claim', shard, l.ref, () => this.deps.store.claim(l.ref, this.deps.clock.now(), limit));
+    return this.with(shard, (l) =>
+      this.once('claim', shard, l.ref, () => this.deps.store.claim(l.ref, this.deps.clock.now(), limit)),
+    );
+  }
+
+  private with<R>(shard: string, fn: (l: ShardLink) => Promise<R>): Promise<R> {
+    const l = this.shards.get(shard);
+    return l ? fn(l) : Promise.reject(new ShardGone(shard));
   }
 
   close(): void {
     this.closed = true;
   }
 
-  private link(shard: string): ShardLink {
-    const l = this.shards.get(shard);
-    if (!l) throw new ShardGone(shard);
-    return l;
-  }
-
-  /** Is `ref` still the shard's current link? (null ref: the takeover itself.) */
-  private current(shard: string, ref: ShardRef | null): boolean {
-    return ref === null ? !this.closed : this.shards.get(shard)?.ref === ref;
+  /** Is `ref` still the shard's current link? (A takeover: is it still wanted?) */
+  private current(shard: string, ref: ShardRef | { cancelled: boolean }): boolean {
+    if ('cancelled' in ref) return !this.closed && !ref.cancelled;
+    return this.shards.get(shard)?.ref === ref;
   }
 
   private async once<R>(op: string, shard: string, ref: ShardRef, run: () => Promise<R>): Promise<R> {
@@ -179,7 +201,12 @@ export class StoreLink {
     }
   }
 
-  private async retry<R>(op: string, shard: string, ref: ShardRef | null, run: () => Promise<R>): Promise<R> {
+  private async retry<R>(
+    op: string,
+    shard: string,
+    ref: ShardRef | { cancelled: boolean },
+    run: () => Promise<R>,
+  ): Promise<R> {
     for (let n = 0; ; n++) {
       if (!this.current(shard, ref)) throw new ShardGone(shard);
       try {
@@ -194,9 +221,9 @@ export class StoreLink {
   }
 
   /** Classify a failed store call: stale → fence the shard; anything else is counted and retried by the caller. */
-  private failed(op: string, shard: string, ref: ShardRef | null, err: unknown): unknown {
+  private failed(op: string, shard: string, ref: ShardRef | { cancelled: boolean }, err: unknown): unknown {
     if (err instanceof StaleEpochError) {
-      if (ref && this.current(shard, ref)) {
+      if ('epoch' in ref && this.current(shard, ref)) {
         this.shards.delete(shard);
         this.deps.log.warn(
           { event: 'fenced', shard, epoch: ref.epoch },

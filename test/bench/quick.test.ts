@@ -31,8 +31,10 @@ const FIGURES = [
   'slow customer',
   'memory',
   'crash loop',
+  'rebalance churn',
   'broker outage',
   'Redis outage',
+  'Redis write errors',
 ];
 
 describe('bench --quick', () => {
@@ -43,7 +45,7 @@ describe('bench --quick', () => {
       ({ stdout } = await execFileAsync(
         process.execPath,
         ['--import', 'tsx', join(ROOT, 'bench/main.ts'), '--quick', '--json', json],
-        { cwd: ROOT, timeout: 330_000, maxBuffer: 16 * 1024 * 1024 },
+        { cwd: ROOT, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
       ));
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
@@ -70,11 +72,31 @@ describe('bench --quick', () => {
     // Nothing lost: crash loop, outages, and the fast customers everywhere.
     const lost = out.rows.filter((r) => /lost/.test(r.metric));
     expect(lost.map((r) => r.figure)).toEqual(
-      expect.arrayContaining(['crash loop', 'broker outage', 'Redis outage', 'isolation', 'memory']),
+      expect.arrayContaining([
+        'crash loop',
+        'rebalance churn',
+        'broker outage',
+        'Redis outage',
+        'Redis write errors',
+        'isolation',
+        'memory',
+      ]),
     );
     for (const r of lost) expect(r.samples, `${r.figure}: ${r.metric}`).toEqual([0]);
+    // In order through every fault.
+    const order = out.rows.filter((r) => /order violations/.test(r.metric));
+    expect(order.map((r) => r.figure)).toEqual(
+      expect.arrayContaining([
+        'crash loop',
+        'rebalance churn',
+        'broker outage',
+        'Redis outage',
+        'Redis write errors',
+      ]),
+    );
+    for (const r of order) expect(r.samples, `${r.figure}: ${r.metric}`).toEqual([0]);
     const resumed = out.rows.filter((r) => /first delivery after/.test(r.metric));
-    expect(resumed).toHaveLength(2);
+    expect(resumed).toHaveLength(3);
     for (const r of resumed) expect(Number.isFinite(r.samples[0]), r.figure).toBe(true);
     // Generous sanity bounds only.
     const one = (figure: string, pattern: RegExp): number[] =>
@@ -83,5 +105,5 @@ describe('bench --quick', () => {
     for (const x of one('slow customer', /deliveries\/s/)) expect(x).toBeGreaterThan(0.3);
     for (const x of one('memory', /max RSS/)) expect(x).toBeLessThan(2048);
     for (const x of one('crash loop', /duplicates/)) expect(x).toBeLessThanOrEqual(3);
-  }, 360_000);
+  }, 660_000);
 });

@@ -111,6 +111,8 @@ export interface ConsumerOptions {
   maxBatch: number;
   /** The client offers an awaited revoke hook (a cooperative client) — else only the next assignment says. */
   revokeHook: boolean;
+  /** The client reports the group generation with an assignment (KafkaJS-like) or not (Confluent's). */
+  generations: boolean;
   /** Told about every record handed to the pipeline while this member is stale (its work may be duplicated). */
   onStaleFetch: (partition: number, offset: number) => void;
 }
@@ -158,16 +160,21 @@ export class SimConsumer implements Source {
     if (this.stopped || generation !== this.broker.generation || !this.handlers) return;
     this.handlers.onRebalancing?.();
     const revoked = this.assigned.filter((p) => !partitions.includes(p));
+    // Like a real client: a partition being revoked is not fetched any more, and when it comes back it is
+    // fetched again from its committed offset.
+    for (const p of revoked) this.fetchers.delete(p);
+    this.assigned = this.assigned.filter((p) => partitions.includes(p));
     if (this.opts.revokeHook && revoked.length > 0)
       await this.handlers.onRevoking?.(revoked.map((partition) => ({ topic: this.topic, partition })));
     if (this.stopped || generation !== this.broker.generation) return;
-    for (const p of revoked) this.fetchers.delete(p);
     this.generation = generation;
     this.assigned = partitions;
     await this.handlers.onAssignment(
       partitions.map((partition) => ({ topic: this.topic, partition })),
-      { generation },
+      this.opts.generations ? { generation } : {},
     );
+    // A newer assignment may have come while this one was handled: fetch only for the current one.
+    if (this.stopped || generation !== this.generation) return;
     for (const p of partitions) {
       if (this.fetchers.has(p)) continue;
       const f: Fetcher = { partition: p, position: this.broker.committed[p]!, running: false, epoch: 0 };

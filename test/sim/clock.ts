@@ -23,6 +23,7 @@ export class SimClock implements Clock {
   private heap: Entry[] = [];
   /** Timers run so far (a cost figure). */
   steps = 0;
+  private sameInstant = 0;
 
   constructor(start = 1_800_000_000_000) {
     this.t = start;
@@ -51,6 +52,13 @@ export class SimClock implements Clock {
       if (e.at > until) break;
       this.pop();
       if (!e.live) continue;
+      if (e.at > this.t) this.sameInstant = 0;
+      else if (++this.sameInstant > 100_000) {
+        // Work that reschedules itself without time passing would hang the world: it is a livelock.
+        throw new Error(
+          `livelock: more than 100000 timers ran at virtual time ${this.t} without time moving`,
+        );
+      }
       this.t = Math.max(this.t, e.at);
       this.steps += 1;
       e.fn();

@@ -128,15 +128,30 @@ const fault = (customers: number): fc.Arbitrary<Fault> => {
   );
 };
 
+const churn: fc.Arbitrary<Fault> = fc.record({
+  at: fc.integer({ min: 0, max: SPAN_MS + 2000 }),
+  kind: fc.constantFrom('crash' as const, 'start' as const, 'start' as const, 'stop' as const),
+  who: fc.constantFrom<0 | 1>(0, 1),
+});
+
 export const schedules: fc.Arbitrary<Schedule> = fc.integer({ min: 1, max: 3 }).chain((n) =>
   fc.record({
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     partitions: fc.integer({ min: 1, max: 3 }),
     parkAfterMs: fc.integer({ min: 20, max: 600 }),
     revokeHook: fc.boolean(),
-    maxNoticeMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1500 })),
+    generations: fc.boolean(),
+    maxNoticeMs: fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: 0, max: 1500 }),
+      fc.integer({ min: 0, max: 300 }),
+    ),
     customers: fc.tuple(...Array.from({ length: n }, (_, i) => customer(i, STEPS))),
     records: records(n),
-    faults: fc.array(fault(n), { maxLength: 8 }).map((fs) => [...fs].sort((a, b) => a.at - b.at)),
+    // Faults of every kind, plus membership churn: a second member joining, members crashing, stopping and
+    // coming back (rebalances, with stale owners when maxNoticeMs > 0).
+    faults: fc
+      .tuple(fc.array(fault(n), { maxLength: 8 }), fc.array(churn, { maxLength: 6 }))
+      .map(([fs, cs]) => [...fs, ...cs].sort((a, b) => a.at - b.at)),
   }),
 );

@@ -59,6 +59,8 @@ export interface Schedule {
   partitions: number;
   parkAfterMs: number;
   revokeHook: boolean;
+  /** The source reports group generations (the store then knows which owner is newer). */
+  generations: boolean;
   /** Longest a member takes to hear of a rebalance (a stale owner keeps working meanwhile). */
   maxNoticeMs: number;
   customers: CustomerSpec[];
@@ -143,7 +145,16 @@ export class World {
     const pkg = `PKG-${r.pkg}`;
     const partition = hash(pkg) % this.schedule.partitions;
     if (r.poison) {
-      const offset = this.broker.produce(partition, pkg, '{"op":"c","after":');
+      // Half of them are not JSON; the others are well-formed JSON whose commit time no Date can hold.
+      const value =
+        r.pkg % 2 === 0
+          ? '{"op":"c","after":'
+          : JSON.stringify({
+              op: 'c',
+              after: { id: 1, package_id: pkg, customer_id: 'customer-0', status: 'x', step: 0 },
+              source: { name: 'dbserver1', table: 'package_status', lsn: 7, ts_ms: 1e20 },
+            });
+      const offset = this.broker.produce(partition, pkg, value);
       this.poison.push({ partition, offset });
       this.note(`produce poison p${partition}@${offset}`);
       return;
@@ -187,6 +198,7 @@ export class World {
       noticeMs: () => Math.floor(this.random() * this.schedule.maxNoticeMs),
       maxBatch: 1 + Math.floor(this.random() * 8),
       revokeHook: this.schedule.revokeHook,
+      generations: this.schedule.generations,
       onStaleFetch: (p, o) => this.excuseRecord(p, o),
     });
     const metrics = createMetrics({ defaultMetrics: false });
@@ -370,7 +382,7 @@ export class World {
       for (const lane of p.core.lanes) {
         const snap = lane.snapshot();
         this.note(
-          `[${p.slot}] END ${lane.id} mode=${snap.mode} held=${lane.held} inflight=${snap.inflight} breaker=${snap.breaker} holds ${lane.heldDeliveries().join(' ')}`,
+          `[${p.slot}] END ${lane.id} mode=${snap.mode} held=${lane.held} inflight=${snap.inflight} breaker=${snap.breaker} holds ${lane.heldDeliveries().join(' ')} parked: ${lane.describeParked()}`,
         );
       }
       p.alive = false;

@@ -1,0 +1,118 @@
+/**
+ * Rebalance churn: two integrators in one group share 8 partitions while 60 events/s stream to three
+ * customers (customer-1 20 ms, customer-2 50 ms, customer-3 400 ms with 30 % answered 503, so its retries
+ * park and move with their partitions). Every ~4 s one member leaves — by SIGTERM and by SIGKILL in turn
+ * (a SIGKILLed member's partitions move only after its 6 s session) — and a new one joins. After the last
+ * cycle producing stops and the two members left drain everything.
+ *
+ * Per customer: lost = produced − unique delivered − dead-lettered (dead letters read from Redis, where
+ * every member wrote them); order violations = first deliveries of a status before the first delivery of
+ * an earlier status of the same package (the mock's ledger); duplicates, for context.
+ */
+import { Redis } from 'ioredis';
+import type { Row } from '../table.ts';
+import { EventStream, producePaced } from '../load.ts';
+import { SECRETS, launchIntegrator, sleep } from '../world.ts';
+import type { IntegratorProcess, World } from '../world.ts';
+import type { TestCustomer } from '../../test/harness/integrator.ts';
+import { waitUnique } from './common.ts';
+import type { BenchMode, FigureResult } from './common.ts';
+
+const RATE = 60;
+const IDS = ['customer-1', 'customer-2', 'customer-3'];
+
+export async function rebalanceChurn(world: World, mode: BenchMode): Promise<FigureResult> {
+  const cycles = mode.quick ? 3 : 15;
+  const { mocks } = world;
+  await mocks.setBehavior('customer-1', { latencyMs: 20, jitterMs: 0 });
+  await mocks.setBehavior('customer-2', { latencyMs: 50, jitterMs: 0 });
+  await mocks.setBehavior('customer-3', { latencyMs: 400, jitterMs: 0, errorRate: 0.3, errorStatus: 503 });
+  await mocks.resetStats();
+  const run = await world.topic(8);
+  const customers: TestCustomer[] = IDS.map((id) => ({
+    id,
+    url: mocks.url(id),
+    secret: SECRETS[id]!,
+    concurrency: 8,
+    retry: { maxAttempts: 30, baseDelayMs: 200, maxDelayMs: 2000 },
+  }));
+  const env = world.env(run, customers);
+  const members: IntegratorProcess[] = [];
+  const lostBy: Record<string, number> = {};
+  const detail: string[] = [];
+  let violations = 0;
+  let duplicates = 0;
+  const leaves: string[] = [];
+  try {
+    members.push(await launchIntegrator({ env }), await launchIntegrator({ env }));
+    await Promise.all(members.map((m) => m.assigned()));
+    const producing = producePaced(
+      world.producer,
+      run.topic,
+      new EventStream('churn', Object.fromEntries(IDS.map((id) => [id, 1])), 400),
+      RATE,
+    );
+    for (let c = 0; c < cycles; c++) {
+      await sleep(4000);
+      const leaving = members.shift()!;
+      const how = c % 2 === 0 ? 'SIGTERM' : 'SIGKILL';
+      if (how === 'SIGTERM') await leaving.stop();
+      else await leaving.kill();
+      leaves.push(how);
+      members.push(await launchIntegrator({ env }));
+      mode.log(`rebalance churn: cycle ${c + 1}/${cycles}: a member left by ${how}, a new one joined`);
+    }
+    await sleep(2000);
+    const stats = await producing.stop();
+    const redis = new Redis(world.redis.url);
+    try {
+      for (const id of IDS) {
+        const want = stats.produced.get(id) ?? 0;
+        const got = await waitUnique(mocks, id, want, mode.quick ? 90_000 : 150_000);
+        const dead = await redis.zcard(`${run.keyPrefix}:{${id}}:dlqidx`);
+        lostBy[id] = Math.max(0, want - got.unique - dead);
+        violations += got.outOfOrder;
+        duplicates += got.duplicates;
+        detail.push(
+          `${id}: ${want} produced, ${got.unique} delivered, ${dead} dead-lettered, ${got.duplicates} duplicates, ${got.outOfOrder} out of order`,
+        );
+      }
+    } finally {
+      redis.disconnect();
+    }
+    mode.log(`rebalance churn: ${detail.join('; ')}`);
+  } finally {
+    await Promise.all(members.map((m) => m.stop()));
+    for (const id of IDS) await mocks.resetBehavior(id);
+  }
+  const lost = Object.values(lostBy).reduce((a, b) => a + b, 0);
+  const rows: Row[] = [
+    {
+      figure: 'rebalance churn',
+      metric: `events lost (${cycles} leaves: ${leaves.filter((l) => l === 'SIGTERM').length} SIGTERM, ${leaves.filter((l) => l === 'SIGKILL').length} SIGKILL, each followed by a join)`,
+      samples: [lost],
+      unit: '',
+      digits: 0,
+      target: { cmp: '==', bound: 0 },
+      targetText: '= 0',
+      note: detail.join('; '),
+    },
+    {
+      figure: 'rebalance churn',
+      metric: 'first-delivery order violations (per package)',
+      samples: [violations],
+      unit: '',
+      digits: 0,
+      target: { cmp: '==', bound: 0 },
+      targetText: '= 0',
+      note: `${duplicates} duplicates (what was out or not yet committed when partitions moved)`,
+    },
+  ];
+  return {
+    rows,
+    notes: [
+      `${RATE} events/s on 8 partitions to customer-1 (20 ms), customer-2 (50 ms), customer-3 (400 ms, 30 % 503), concurrency 8, retry 200 ms–2 s × 30; two members; every 4 s one leaves (SIGTERM, SIGKILL in turn) and one joins, ${cycles} times; session 6 s; then the last two drain; one run.`,
+    ],
+    raw: { lostBy, detail, violations, duplicates, leaves },
+  };
+}
