@@ -16,8 +16,8 @@
  * dies while the pipe is somehow kept open by someone else.
  */
 #include <errno.h>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
+#include "rdkafka.h"      /* librdkafka sources: see kafka-build.ts */
+#include "rdkafka_mock.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
