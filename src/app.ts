@@ -66,7 +66,12 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         )
       : new MemoryRetryStore());
   const source =
-    opts.source ?? createKafkaSource({ ...config.kafka, log: log.child({ component: 'kafka' }) });
+    opts.source ??
+    createKafkaSource({
+      ...config.kafka,
+      security: config.security.kafka,
+      log: log.child({ component: 'kafka' }),
+    });
   const audit = config.databaseUrl ? new AuditTrail(config.databaseUrl, log) : null;
 
   const lanes = config.customers.map(
