@@ -1,5 +1,5 @@
 /**
- * Managed Kafka and Redis (README "Managed Kafka and Redis"): SASL and TLS for Kafka, TLS and credentials
+ * Managed Kafka and Redis (README "Configuration"): SASL and TLS for Kafka, TLS and credentials
  * for Redis, from the environment. Parsed once, at the edge, like the rest of the configuration
  * (`config.ts`): every problem is pushed to the caller's list, nothing throws.
  *

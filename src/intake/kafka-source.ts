@@ -33,7 +33,7 @@ export interface KafkaSourceOptions {
   sessionTimeoutMs: number;
   maxWaitMs: number;
   log: Logger;
-  /** SASL / TLS (README "Managed Kafka and Redis"); absent = plaintext. */
+  /** SASL / TLS (README "Configuration"); absent = plaintext. */
   security?: KafkaSecurity;
   partitionsConsumedConcurrently?: number;
 }
@@ -156,7 +156,12 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
     kafkaJS: {
       clientId: opts.clientId,
       brokers: opts.brokers,
-      logLevel: KafkaJS.logLevel.WARN,
+      // The client's info lines (connections, rebalances) at our debug level, its debug lines at trace.
+      logLevel: log.isLevelEnabled('trace')
+        ? KafkaJS.logLevel.DEBUG
+        : log.isLevelEnabled('debug')
+          ? KafkaJS.logLevel.INFO
+          : KafkaJS.logLevel.WARN,
       logger: clientLogger(log),
     },
     ...(opts.security ? librdkafkaSecurity(opts.security) : {}),

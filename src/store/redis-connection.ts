@@ -1,6 +1,6 @@
 /**
  * Where and how to connect to Redis, as ioredis options, from `REDIS_URL` and the security settings
- * (README "Managed Kafka and Redis"): host, port and database from the URL; TLS for `rediss://` with the
+ * (README "Configuration"): host, port and database from the URL; TLS for `rediss://` with the
  * CA file and client certificate when given (certificates are always verified, and the host name is checked
  * against the server's certificate); the ACL user and password from REDIS_USERNAME / REDIS_PASSWORD or
  * the URL (config/security.ts already refused both at once).

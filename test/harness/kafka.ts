@@ -18,6 +18,8 @@ export interface KafkaMock {
   brokerDown(id: number): Promise<void>;
   /** Accept connections on broker `id` again. */
   brokerUp(id: number): Promise<void>;
+  /** Announce `host:port` for broker `id` in metadata (a gateway in front of it, see kafka-gateway.ts). */
+  advertise(id: number, host: string, port: number): Promise<void>;
   /** Destroy the cluster and wait for the process to exit. Idempotent. */
   stop(): Promise<void>;
 }
@@ -132,6 +134,12 @@ export async function startKafkaMock(opts: StartKafkaMockOptions = {}): Promise<
     },
     brokerDown: async (id) => command(`down ${checkId(id)}`),
     brokerUp: async (id) => command(`up ${checkId(id)}`),
+    advertise: async (id, host, port) => {
+      if (!/^[a-zA-Z0-9.:-]{1,253}$/.test(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new Error(`invalid address ${host}:${port}`);
+      }
+      return command(`advertise ${checkId(id)} ${host} ${port}`);
+    },
     stop() {
       stopping ??= (async () => {
         if (dead) return;

@@ -1,7 +1,7 @@
 /**
  * A throwaway `redis-server` that speaks only TLS (Debian's build has TLS), with the default user switched
- * off and one ACL user: what a managed Redis looks like to the integrator (README "Managed Kafka and
- * Redis"). Certificates come from `tls.ts`.
+ * off and one ACL user: what a managed Redis looks like to the integrator (README "Configuration").
+ * Certificates come from `tls.ts`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
