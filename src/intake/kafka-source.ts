@@ -275,6 +275,15 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
     },
     async commit(offsets) {
       if (offsets.length === 0) return;
+      // Only partitions we own can be committed (the broker refuses the others). Refusing here also keeps
+      // librdkafka's rejoin moving: after a lost assignment it waits until no commit is in flight, and a
+      // commit sent for a partition we lost would only wait for a coordinator that no longer knows us.
+      const notOwned = offsets.filter((o) => !owned.has(key(o)));
+      if (notOwned.length > 0) {
+        throw new Error(
+          `not committed: ${notOwned.map((o) => `${o.topic}[${o.partition}]`).join(', ')} not assigned to this member`,
+        );
+      }
       const ack = acks.expect();
       try {
         await consumer.commitOffsets(
