@@ -10,14 +10,14 @@
  */
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
-import type { Producer } from 'kafkajs';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { loadConfig as loadMockConfig, startMockCustomers } from '../mock-customers/index.ts';
 import type { MockCustomers } from '../mock-customers/index.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createIntegrator } from '../src/app.ts';
 import type { Integrator } from '../src/app.ts';
 import { MemorySource } from '../src/intake/memory-source.ts';
+import { librdkafkaSecurity } from '../src/intake/kafka-source.ts';
 import { createLogger } from '../src/observe/logger.ts';
 import type { Logger } from '../src/observe/logger.ts';
 import { USAGE, generationWindowMs, parseDemoArgs } from './args.ts';
@@ -114,17 +114,21 @@ async function wire(args: DemoArgs, mocks: MockCustomers, log: Logger): Promise<
   }
 
   const integrator = createIntegrator(config, { log });
-  const kafka = new Kafka({
-    clientId: 'package-status-demo-generator',
-    brokers: config.kafka.brokers,
-    logLevel: logLevel.ERROR,
+  const kafka = new KafkaJS.Kafka({
+    kafkaJS: {
+      clientId: 'package-status-demo-generator',
+      brokers: config.kafka.brokers,
+      logLevel: KafkaJS.logLevel.ERROR,
+    },
+    // The integrator's own SASL / TLS settings, so the demo runs against a managed cluster too.
+    ...librdkafkaSecurity(config.security.kafka),
   });
   const admin = kafka.admin();
   try {
     await admin.connect();
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: args.partitions }], waitForLeaders: true });
+      await admin.createTopics({ topics: [{ topic, numPartitions: args.partitions }] });
     }
   } catch (err) {
     console.error(`demo: could not make sure topic ${topic} exists (${(err as Error).message}); going on`);
@@ -132,7 +136,7 @@ async function wire(args: DemoArgs, mocks: MockCustomers, log: Logger): Promise<
     await admin.disconnect().catch(() => {});
   }
   // Kafka's own keyed partitioning (murmur2 of the key), exactly as the Debezium connector's producer does.
-  const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer: KafkaJS.Producer = kafka.producer({ partitioner: 'murmur2_random' });
   await producer.connect();
   return {
     integrator,

@@ -12,6 +12,7 @@ import { createHttpSender } from './delivery/http-sender.ts';
 import type { RetryStore } from './store/port.ts';
 import { MemoryRetryStore } from './store/memory.ts';
 import { RedisRetryStore } from './store/redis.ts';
+import { redisConnectionOptions } from './store/redis-connection.ts';
 import { checkDurability } from './store/durability.ts';
 import { createMetrics } from './observe/metrics.ts';
 import type { Metrics } from './observe/metrics.ts';
@@ -71,6 +72,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
     opts.store ??
     (config.store.kind === 'redis'
       ? new RedisRetryStore(config.store.url, {
+          connection: redisConnectionOptions(config.store.url, config.security.redis),
           prefix: config.store.keyPrefix,
           limits: config.limits,
           onTrimmed,
@@ -78,7 +80,12 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         })
       : new MemoryRetryStore(config.limits, onTrimmed));
   const source =
-    opts.source ?? createKafkaSource({ ...config.kafka, log: log.child({ component: 'kafka' }) });
+    opts.source ??
+    createKafkaSource({
+      ...config.kafka,
+      security: config.security.kafka,
+      log: log.child({ component: 'kafka' }),
+    });
   const audit = config.databaseUrl ? new AuditTrail(config.databaseUrl, log) : null;
   const observers = [opts.observer, audit?.observer()].filter((o): o is DeliveryObserver => o !== undefined);
   const observer = fanOut(observers, (err) => log.warn({ err }, 'a delivery-event listener failed'));

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { customersFileSchema, issuesOf } from './customers.ts';
 import type { CustomerConfig } from './customers.ts';
 import type { StoreLimits } from '../store/port.ts';
+import { loadSecurity } from './security.ts';
+import type { SecurityConfig } from './security.ts';
 
 export interface Config {
   kafka: {
@@ -31,6 +33,8 @@ export interface Config {
   parkAfterMs: number;
   /** Bounds of the dead letters (per customer) and of the poison list. */
   limits: StoreLimits;
+  /** SASL / TLS for Kafka, TLS and credentials for Redis (security.ts). */
+  security: SecurityConfig;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -158,6 +162,7 @@ export function loadConfig(
       poisonMax: int('POISON_MAX', 10_000, 1, 1_000_000),
       poisonMaxAgeMs: int('POISON_MAX_AGE_DAYS', 30, 1, 3650) * DAY_MS,
     },
+    security: loadSecurity(env, problems, readFile),
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }

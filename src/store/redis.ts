@@ -67,7 +67,7 @@ export interface RedisStoreOptions {
   limits?: StoreLimits;
   onError?: (err: Error) => void;
   onTrimmed?: TrimListener;
-  /** Connection options (TLS, credentials) merged over the defaults. */
+  /** Complete connection options (host, port, TLS, credentials); when given, `url` is not read. */
   connection?: RedisOptions;
 }
 
@@ -81,13 +81,16 @@ export class RedisRetryStore implements RetryStore {
     this.prefix = opts.prefix ?? 'psi';
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.onTrimmed = opts.onTrimmed ?? (() => {});
-    this.redis = new Redis(url, {
+    const behaviour: RedisOptions = {
       lazyConnect: false,
       maxRetriesPerRequest: null, // an outage waits (the lanes keep the work), it never drops a write
       enableAutoPipelining: true,
       retryStrategy: (times) => Math.min(times * 100, 2000),
-      ...opts.connection,
-    });
+    };
+    // Complete connection options (host, TLS, credentials: store/redis-connection.ts) replace the URL.
+    this.redis = opts.connection
+      ? new Redis({ ...opts.connection, ...behaviour })
+      : new Redis(url, behaviour);
     this.redis.on('error', opts.onError ?? (() => {}));
     for (const [name, s] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, s);
   }

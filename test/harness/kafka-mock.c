@@ -10,14 +10,17 @@
  *   topic <name> <partitions>   create a topic
  *   down <brokerId>             disconnect a broker and refuse connections
  *   up <brokerId>               accept connections again
+ *   advertise <brokerId> <host> <port>
+ *                               announce another address for a broker in
+ *                               metadata (a TLS/SASL gateway in front of it)
  *   quit                        destroy the cluster and exit 0 (so does EOF)
  *
  * stdin EOF means the parent is gone; PR_SET_PDEATHSIG covers a parent that
  * dies while the pipe is somehow kept open by someone else.
  */
 #include <errno.h>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
+#include "rdkafka.h"      /* librdkafka sources: see kafka-build.ts */
+#include "rdkafka_mock.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +78,8 @@ static void handle_command(rd_kafka_mock_cluster_t *mc, char *line) {
   char *cmd = strtok_r(line, " \t\r\n", &save);
   char *a1 = strtok_r(NULL, " \t\r\n", &save);
   char *a2 = strtok_r(NULL, " \t\r\n", &save);
-  long n;
+  char *a3 = strtok_r(NULL, " \t\r\n", &save);
+  long n, port;
   if (cmd == NULL) return; /* blank line: no reply */
   if (strcmp(cmd, "topic") == 0 && a1 != NULL && a2 != NULL && parse_int(a2, 1, 100000, &n) == 0) {
     reply(create_topic(mc, a1, n));
@@ -83,6 +87,10 @@ static void handle_command(rd_kafka_mock_cluster_t *mc, char *line) {
     reply(rd_kafka_mock_broker_set_down(mc, (int32_t)n));
   } else if (strcmp(cmd, "up") == 0 && a1 != NULL && parse_int(a1, -1, 1000000, &n) == 0) {
     reply(rd_kafka_mock_broker_set_up(mc, (int32_t)n));
+  } else if (strcmp(cmd, "advertise") == 0 && a1 != NULL && a2 != NULL && a3 != NULL &&
+             parse_int(a1, 1, 1000000, &n) == 0 && parse_int(a3, 1, 65535, &port) == 0) {
+    rd_kafka_mock_broker_set_host_port(mc, (int32_t)n, a2, (int)port);
+    reply(RD_KAFKA_RESP_ERR_NO_ERROR);
   } else {
     printf("ERR unknown or malformed command: %s\n", cmd);
     fflush(stdout);

@@ -1,22 +1,25 @@
-import { execFile, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { killOnExit, missingPrerequisite, requireBinary } from './binaries.ts';
+import { killOnExit } from './binaries.ts';
+import { kafkaMockBinary } from './kafka-build.ts';
 
-/** A librdkafka mock cluster (real Kafka wire protocol, in a child process) for KafkaJS tests. */
+/**
+ * A librdkafka mock cluster (real Kafka wire protocol, in a child process): the test broker. Built from the
+ * librdkafka sources inside @confluentinc/kafka-javascript with a small patch of our own (see kafka-build.ts
+ * and librdkafka-mock.patch).
+ */
 export interface KafkaMock {
   /** `host:port` bootstrap list, one per broker (broker ids are 1..N in this order). */
   readonly brokers: string[];
-  /** Create a topic (KafkaJS admin.createTopics is not supported by the mock broker). */
+  /** Create a topic (the mock broker does not implement CreateTopics). */
   createTopic(name: string, partitions: number): Promise<void>;
   /** Disconnect broker `id` and refuse new connections (no leader change happens). */
   brokerDown(id: number): Promise<void>;
   /** Accept connections on broker `id` again. */
   brokerUp(id: number): Promise<void>;
+  /** Announce `host:port` for broker `id` in metadata (a gateway in front of it, see kafka-gateway.ts). */
+  advertise(id: number, host: string, port: number): Promise<void>;
   /** Destroy the cluster and wait for the process to exit. Idempotent. */
   stop(): Promise<void>;
 }
@@ -27,43 +30,9 @@ export interface StartKafkaMockOptions {
   topics?: { name: string; partitions: number }[];
 }
 
-const execFileAsync = promisify(execFile);
-const SOURCE = fileURLToPath(new URL('./kafka-mock.c', import.meta.url));
-const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/integrator-harness/', import.meta.url));
-const MOCK_HEADER = '/usr/include/librdkafka/rdkafka_mock.h';
 const START_TIMEOUT_MS = 15_000;
 const COMMAND_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
-
-let compiled: Promise<string> | undefined;
-
-/** Compile kafka-mock.c once per source hash; concurrent workers each compile to a temp name then rename. */
-function mockBinary(): Promise<string> {
-  compiled ??= (async () => {
-    const gcc = requireBinary('gcc');
-    if (!existsSync(MOCK_HEADER)) throw missingPrerequisite(`header ${MOCK_HEADER}`, 'librdkafka-dev');
-    const source = await readFile(SOURCE);
-    const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
-    const bin = `${CACHE_DIR}kafka-mock-${hash}`;
-    if (existsSync(bin)) return bin;
-    await mkdir(CACHE_DIR, { recursive: true });
-    const tmp = `${bin}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await execFileAsync(gcc, ['-O2', '-Wall', '-o', tmp, SOURCE, '-lrdkafka']);
-      await rename(tmp, bin);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      const stderr = (err as { stderr?: unknown }).stderr;
-      throw new Error(`compiling ${SOURCE} failed: ${typeof stderr === 'string' ? stderr : String(err)}`, {
-        cause: err,
-      });
-    }
-    return bin;
-  })();
-  // A failed compile must not poison later attempts in the same worker.
-  compiled.catch(() => (compiled = undefined));
-  return compiled;
-}
 
 let uniqueCounter = 0;
 
@@ -84,7 +53,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /** Start a mock Kafka cluster; resolves once its brokers listen. Call `stop()` in afterAll/afterEach. */
 export async function startKafkaMock(opts: StartKafkaMockOptions = {}): Promise<KafkaMock> {
-  const bin = await mockBinary();
+  const bin = await kafkaMockBinary();
   const args = ['--brokers', String(opts.brokers ?? 1)];
   for (const t of opts.topics ?? []) args.push('--topic', `${t.name}:${t.partitions}`);
 
@@ -165,6 +134,12 @@ export async function startKafkaMock(opts: StartKafkaMockOptions = {}): Promise<
     },
     brokerDown: async (id) => command(`down ${checkId(id)}`),
     brokerUp: async (id) => command(`up ${checkId(id)}`),
+    advertise: async (id, host, port) => {
+      if (!/^[a-zA-Z0-9.:-]{1,253}$/.test(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new Error(`invalid address ${host}:${port}`);
+      }
+      return command(`advertise ${checkId(id)} ${host} ${port}`);
+    },
     stop() {
       stopping ??= (async () => {
         if (dead) return;
