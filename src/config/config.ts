@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { customersFileSchema, issuesOf } from './customers.ts';
 import type { CustomerConfig } from './customers.ts';
+import { parseConsoleConfig } from './console.ts';
+import type { ConsoleConfig } from './console.ts';
 
 export interface Config {
   kafka: {
@@ -25,6 +27,8 @@ export interface Config {
   shutdownDeadlineMs: number;
   /** A delivery in memory longer than this is parked durably so it stops holding the commit point. */
   parkAfterMs: number;
+  /** Read token, delivery log: src/config/console.ts. */
+  console: ConsoleConfig;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -133,6 +137,7 @@ export function loadConfig(
     commitIntervalMs: int('COMMIT_INTERVAL_MS', 1000, 10, 60_000),
     shutdownDeadlineMs: int('SHUTDOWN_DEADLINE_MS', 15_000, 0, 600_000),
     parkAfterMs: int('PARK_AFTER_MS', 2000, 50, 3_600_000),
+    console: parseConsoleConfig(env, problems),
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }

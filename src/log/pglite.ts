@@ -1,0 +1,91 @@
+/**
+ * The embedded delivery log: PGlite, Postgres compiled to WebAssembly, in this process (in the log's worker
+ * thread, src/log/worker.ts). Why PGlite: it is Postgres, so the log runs the very same SQL, schema and
+ * migrations as with DATABASE_URL (one conformance suite, no dialect); it is one npm package with no native
+ * build and no server to run, so `npm run demo` and a bare `npm start` have a log.
+ *
+ * Its data lives in memory by default (lost on restart, bounded by retention), or in DELIVERY_LOG_DIR,
+ * which one integrator at a time may use (a lock file refuses a second one).
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { SqlClient, SqlRunner } from './sql-store.ts';
+import { SqlDeliveryLog } from './sql-store.ts';
+
+/** Smaller buffers than PGlite's defaults: the log is written in batches and read a page at a time. */
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'work_mem=4MB'];
+
+const LOG_TABLES_SQL = 'delivery_log_changes, delivery_log_deliveries, delivery_log_steps';
+
+function runner(db: Pick<PGlite, 'query' | 'exec'>): SqlRunner {
+  return {
+    async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+      return (await db.query<T>(sql, params)).rows;
+    },
+    async exec(sql: string): Promise<void> {
+      await db.exec(sql);
+    },
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes `<dir>/integrator.lock` for this process, or throws naming the process that holds it. */
+function lockDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'integrator.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new Error(
+          `DELIVERY_LOG_DIR ${dir} is in use by process ${holder}: one integrator per directory (give each its own, or use DATABASE_URL)`,
+          { cause: err },
+        );
+      }
+      rmSync(file, { force: true }); // left by a process that is gone
+    }
+  }
+  throw new Error(`could not lock DELIVERY_LOG_DIR ${dir}`);
+}
+
+export async function openEmbeddedLog(dir: string | null): Promise<SqlDeliveryLog> {
+  const unlock = dir === null ? () => {} : lockDir(dir);
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dir ?? 'memory://', { startParams: START_PARAMS, relaxedDurability: true });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const client: SqlClient = {
+    ...runner(db),
+    transaction: (fn) => db.transaction((tx) => fn(runner(tx))),
+    // PGlite runs Postgres single-user: no autovacuum. Deleted and updated rows are reclaimed here.
+    afterPrune: async () => {
+      await db.exec(`VACUUM (ANALYZE) ${LOG_TABLES_SQL}`);
+    },
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        unlock();
+      }
+    },
+  };
+  return new SqlDeliveryLog('embedded', client);
+}
