@@ -17,8 +17,12 @@ import type { Logger } from './observe/logger.ts';
 import { createHttpServer } from './observe/http.ts';
 import { Pipeline } from './pipeline.ts';
 import type { SettleListener } from './pipeline.ts';
-import { AuditTrail } from './commit/audit.ts';
 import type { DeliveryObserver } from './observe/delivery-events.ts';
+import { fanOut } from './observe/delivery-events.ts';
+import { DeliveryLog } from './log/delivery-log.ts';
+import { EventStream } from './observe/stream.ts';
+import { Access } from './observe/auth.ts';
+import { LiveStats } from './console/live-stats.ts';
 
 export interface IntegratorOptions {
   /** Called when the integrator cannot go on (the Kafka consumer gave up): stop and exit non-zero. */
@@ -37,6 +41,8 @@ export interface Integrator {
   readonly pipeline: Pipeline;
   readonly store: RetryStore;
   readonly metrics: Metrics;
+  /** The delivery log (null with DELIVERY_LOG=off). */
+  readonly deliveryLog: DeliveryLog | null;
   /** Address of the HTTP server once started. */
   url(): string;
   start(): Promise<void>;
@@ -67,7 +73,17 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
       : new MemoryRetryStore());
   const source =
     opts.source ?? createKafkaSource({ ...config.kafka, log: log.child({ component: 'kafka' }) });
-  const audit = config.databaseUrl ? new AuditTrail(config.databaseUrl, log) : null;
+  // The operator surface's listeners (README "For operators"): each only enqueues on the delivery path.
+  const deliveryLog =
+    config.console.log.kind === 'off'
+      ? null
+      : new DeliveryLog(config.console.log, log.child({ component: 'delivery-log' }), metrics.registry);
+  const stream = new EventStream(metrics.registry);
+  const stats = new LiveStats();
+  const observer = fanOut(
+    [...(opts.observer ? [opts.observer] : []), ...(deliveryLog ? [deliveryLog] : []), stream, stats],
+    (err) => log.error({ err }, 'a delivery event listener failed'),
+  );
 
   const lanes = config.customers.map(
     (customer) =>
@@ -76,7 +92,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         store,
         metrics,
         log,
-        observer: opts.observer,
+        observer,
         parkAfterMs: config.parkAfterMs,
         sender: createHttpSender({
           url: customer.url,
@@ -86,29 +102,17 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         }),
       }),
   );
-  const onSettle: SettleListener | undefined =
-    opts.onSettle || audit
-      ? (info) => {
-          opts.onSettle?.(info);
-          audit?.record(info);
-        }
-      : undefined;
-  const pipeline = new Pipeline(
-    lanes,
-    config.customers,
-    store,
-    metrics,
-    log,
-    Date.now,
-    onSettle,
-    opts.observer,
-  );
+  const onSettle: SettleListener | undefined = opts.onSettle;
+  const pipeline = new Pipeline(lanes, config.customers, store, metrics, log, Date.now, onSettle, observer);
 
   const http = createHttpServer({
     lanes,
     store,
     metrics,
-    adminToken: config.adminToken,
+    access: new Access(config.adminToken, config.console.readToken),
+    log: deliveryLog,
+    stream,
+    stats,
     checkReady: async () => {
       await withTimeout(store.ping(), 1000, 'the retry store');
       await source.ping(2000);
@@ -147,6 +151,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
     pipeline,
     store,
     metrics,
+    deliveryLog,
     url: () => address,
     commitNow,
     async start() {
@@ -156,6 +161,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
           topics: config.kafka.topics,
           groupId: config.kafka.groupId,
           store: config.store.kind,
+          deliveryLog: config.console.log.kind,
           customers: config.customers.map((c) => ({
             id: c.id,
             url: safeUrl(c.url),
@@ -164,6 +170,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         },
         'integrator starting',
       );
+      deliveryLog?.start();
       address = await http.listen({ port: config.http.port, host: config.http.host });
       commitTimer = setInterval(() => void commitNow(), config.commitIntervalMs);
       await source.start({
@@ -179,7 +186,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
           if (pipeline.onRebalancing(Math.max(30_000, config.kafka.sessionTimeoutMs * 2))) void commitNow();
         },
       });
-      log.info({ http: address }, 'integrator started');
+      log.info({ http: address, console: `${address}/console` }, 'integrator started');
     },
     async stop() {
       if (stopped) return;
@@ -191,8 +198,9 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
       if (commitTimer) clearInterval(commitTimer);
       await commitNow();
       await source.stop().catch((err: unknown) => log.warn({ err }, 'kafka disconnect failed'));
+      stream.close();
       await http.close();
-      await audit?.close();
+      await deliveryLog?.close();
       await store.close();
       log.info('integrator stopped');
     },
