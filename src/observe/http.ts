@@ -120,6 +120,21 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     }
   });
   app.get('/whoami', { preHandler: ctx.read }, async (req) => ({ role: ctx.roleOf(req) }));
+  // The console's sign-in form: says whether a token is valid without a 401 (a wrong token is an
+  // expected answer there, not an error in the browser's console). Same constant-time comparison.
+  app.post('/auth/check', async (req, reply) => {
+    void reply.header('cache-control', 'no-store');
+    const token = ((req.body ?? {}) as { token?: unknown }).token;
+    if (typeof token !== 'string' || token.length === 0 || token.length > 1024) {
+      return reply.code(400).send({ error: 'token must be a non-empty string', field: 'token' });
+    }
+    if (deps.access.disabled) {
+      return reply
+        .code(403)
+        .send({ error: 'the console is disabled: set ADMIN_TOKEN (and optionally READ_TOKEN)' });
+    }
+    return { role: deps.access.roleOf(`Bearer ${token}`) };
+  });
 
   registerCustomerRoutes(app, ctx);
   registerLogRoutes(app, ctx);

@@ -1,7 +1,7 @@
-/* global document, window, location, history, URL, HTMLInputElement, HTMLTextAreaElement, HTMLSelectElement */
+/* global document, window, location, history, URL, URLSearchParams, HTMLInputElement, HTMLTextAreaElement, HTMLSelectElement */
 // The console's shell: sign-in gate, router (/console, /console/customers/:id, /console/packages/:id,
 // /console/events/:id, /console/deliveries), the search box, sign-out.
-import { api, maybe, session, whenUnauthorized } from './api.js';
+import { api, session, whenUnauthorized } from './api.js';
 import { errorBox, h, replace, toast } from './dom.js';
 import { signIn } from './pages/signin.js';
 import { overview } from './pages/overview.js';
@@ -39,7 +39,8 @@ async function render() {
   if (!session.get()) {
     top.hidden = true;
     const page = signIn(async (token) => {
-      const who = await api('/whoami', { token });
+      const who = await api('/auth/check', { method: 'POST', body: { token }, token: '' });
+      if (who.role === null) throw new Error('refused');
       session.set(token);
       role = who.role;
       render();
@@ -94,10 +95,9 @@ document.getElementById('search').addEventListener('submit', async (e) => {
   const q = input.value.trim();
   if (!q) return;
   try {
-    if (await maybe(`/deliveries/${encodeURIComponent(q)}`))
-      return navigate(`/console/events/${encodeURIComponent(q)}`);
-    if (await maybe(`/packages/${encodeURIComponent(q)}?limit=1`))
-      return navigate(`/console/packages/${encodeURIComponent(q)}`);
+    const { found } = await api(`/search?${new URLSearchParams({ q })}`);
+    if (found === 'event') return navigate(`/console/events/${encodeURIComponent(q)}`);
+    if (found === 'package') return navigate(`/console/packages/${encodeURIComponent(q)}`);
     toast(`No package or event “${q}” in the delivery log.`, 'warn');
   } catch (err) {
     toast(err.message, 'bad');

@@ -55,6 +55,22 @@ export function registerLogRoutes(app: FastifyInstance, ctx: RouteContext): void
     return answer(reply, deps.log, (log) => log.deliveries(filter, limit, cursor));
   });
 
+  // The console's search box: an event id or a package id, answered 200 either way (`found: null`).
+  app.get('/search', { preHandler: ctx.read }, async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    const unknown = unknownParam(q, ['q']);
+    if (unknown) return reply.code(400).send(unknown);
+    if (typeof q.q !== 'string' || q.q.trim() === '' || q.q.length > 512) {
+      return reply.code(400).send({ error: 'q must be a package id or an event id', field: 'q' });
+    }
+    const text = q.q.trim();
+    return answer(reply, deps.log, async (log) => {
+      if (await log.event(text)) return { q: text, found: 'event' };
+      if (await log.package(text, 1, null)) return { q: text, found: 'package' };
+      return { q: text, found: null };
+    });
+  });
+
   app.get('/deliveries/:eventId', { preHandler: ctx.read }, async (req, reply) => {
     const { eventId } = req.params as { eventId: string };
     const unknown = unknownParam(req.query as Record<string, unknown>, []);

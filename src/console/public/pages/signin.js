@@ -35,7 +35,7 @@ export function signIn(submit) {
       await submit(input.value.trim());
     } catch (err) {
       error.textContent =
-        err instanceof ApiError && err.status === 401
+        err.message === 'refused'
           ? 'That token was refused.'
           : err instanceof ApiError && err.status === 403
             ? err.message
