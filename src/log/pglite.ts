@@ -7,11 +7,24 @@
  * Its data lives in memory by default (lost on restart, bounded by retention), or in DELIVERY_LOG_DIR,
  * which one integrator at a time may use (a lock file refuses a second one).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlClient, SqlRunner } from './sql-store.ts';
 import { SqlDeliveryLog } from './sql-store.ts';
+import { SCHEMA_VERSION } from './schema.ts';
 
 /** Smaller buffers than PGlite's defaults: the log is written in batches and read a page at a time. */
 const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'work_mem=4MB'];
@@ -63,11 +76,61 @@ function lockDir(dir: string): () => void {
   throw new Error(`could not lock DELIVERY_LOG_DIR ${dir}`);
 }
 
+/**
+ * A fresh in-memory database starts with Postgres' initdb, seconds of CPU. The first one also saves itself,
+ * migrated, as a template in the temp folder (one per PGlite version and schema); later ones load it.
+ */
+function templatePath(): string {
+  let version = 'unknown';
+  try {
+    const main = fileURLToPath(import.meta.resolve('@electric-sql/pglite'));
+    version = (
+      JSON.parse(readFileSync(join(dirname(main), '..', 'package.json'), 'utf8')) as { version: string }
+    ).version;
+  } catch {
+    // no version: the template is still keyed by schema
+  }
+  return join(
+    tmpdir(),
+    'package-status-integrator',
+    `delivery-log-pglite-${version}-schema-${SCHEMA_VERSION}.tar.gz`,
+  );
+}
+
+async function createMemory(): Promise<{ db: PGlite; fresh: boolean }> {
+  const template = templatePath();
+  if (existsSync(template)) {
+    try {
+      const db = await PGlite.create('memory://', {
+        startParams: START_PARAMS,
+        relaxedDurability: true,
+        loadDataDir: new Blob([readFileSync(template)]),
+      });
+      return { db, fresh: false };
+    } catch {
+      rmSync(template, { force: true }); // unreadable: make a new one
+    }
+  }
+  const db = await PGlite.create('memory://', { startParams: START_PARAMS, relaxedDurability: true });
+  return { db, fresh: true };
+}
+
+async function saveTemplate(db: PGlite): Promise<void> {
+  const template = templatePath();
+  const blob = await db.dumpDataDir('gzip');
+  mkdirSync(dirname(template), { recursive: true });
+  const tmp = `${template}.${process.pid}.tmp`;
+  writeFileSync(tmp, Buffer.from(await blob.arrayBuffer()));
+  renameSync(tmp, template); // atomic: another process never reads half a template
+}
+
 export async function openEmbeddedLog(dir: string | null): Promise<SqlDeliveryLog> {
   const unlock = dir === null ? () => {} : lockDir(dir);
   let db: PGlite;
+  let fresh = false;
   try {
-    db = await PGlite.create(dir ?? 'memory://', { startParams: START_PARAMS, relaxedDurability: true });
+    if (dir === null) ({ db, fresh } = await createMemory());
+    else db = await PGlite.create(dir, { startParams: START_PARAMS, relaxedDurability: true });
   } catch (err) {
     unlock();
     throw err;
@@ -87,5 +150,10 @@ export async function openEmbeddedLog(dir: string | null): Promise<SqlDeliveryLo
       }
     },
   };
-  return new SqlDeliveryLog('embedded', client);
+  const store = new SqlDeliveryLog('embedded', client);
+  if (fresh) {
+    await store.migrate();
+    await saveTemplate(db).catch(() => {}); // only a start-up speed-up
+  }
+  return store;
 }

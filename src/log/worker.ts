@@ -82,6 +82,7 @@ async function open(): Promise<void> {
       await opened.migrate();
       store = opened;
       setMode('up');
+      lowerPriority(); // opening (initdb, migrations) is a one-off; writing goes on at the lowest priority
       void prune();
       void drain();
       return;
@@ -205,6 +206,5 @@ port.on('message', (m: HostMessage) => {
   }
 });
 
-lowerPriority();
 const pruneTimer = setInterval(() => void prune(), settings.pruneEveryMs);
 void open();

@@ -121,6 +121,13 @@ document.getElementById('signout').addEventListener('click', () => {
   navigate('/console');
 });
 
+// A link with the token in its fragment (`npm run demo` prints one): keep it for the tab, then take it
+// out of the address bar. A fragment is never sent to the server.
+if (location.hash.startsWith('#token=')) {
+  session.set(decodeURIComponent(location.hash.slice(7)));
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
 whenUnauthorized(() => {
   session.clear();
   role = null;
