@@ -16,7 +16,7 @@ export function change(
   status: string,
   customers: string[],
   at: number,
-): LogRecord {
+): Extract<LogRecord, { record: 'change' }> {
   return {
     record: 'change',
     at,
