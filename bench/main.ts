@@ -21,6 +21,7 @@ import { slowCustomer } from './figures/slow.ts';
 import { memory } from './figures/memory.ts';
 import { crashLoop } from './figures/crash.ts';
 import { brokerOutage, redisOutage } from './figures/outage.ts';
+import { deliveryLogCost } from './figures/log.ts';
 
 const FIGURES: Record<string, Figure> = {
   isolation,
@@ -31,6 +32,7 @@ const FIGURES: Record<string, Figure> = {
   crash: crashLoop,
   broker: brokerOutage,
   redis: redisOutage,
+  log: deliveryLogCost,
 };
 
 interface Args {

@@ -27,7 +27,16 @@ import { SqlDeliveryLog } from './sql-store.ts';
 import { SCHEMA_VERSION } from './schema.ts';
 
 /** Smaller buffers than PGlite's defaults: the log is written in batches and read a page at a time. */
-const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'work_mem=4MB'];
+const START_PARAMS = [
+  ...PGlite.defaultStartParams,
+  '-c',
+  'shared_buffers=16MB',
+  '-c',
+  'work_mem=4MB',
+  // A log: losing the last moments of it in a crash is acceptable, waiting for each commit is not.
+  '-c',
+  'synchronous_commit=off',
+];
 
 const LOG_TABLES_SQL = 'delivery_log_changes, delivery_log_deliveries, delivery_log_steps';
 
@@ -153,6 +162,12 @@ export async function openEmbeddedLog(dir: string | null): Promise<SqlDeliveryLo
   const store = new SqlDeliveryLog('embedded', client);
   if (fresh) {
     await store.migrate();
+    // In memory there is nothing to recover after a restart: no write-ahead log for the log's tables.
+    await db.exec(
+      LOG_TABLES_SQL.split(', ')
+        .map((t) => `ALTER TABLE ${t} SET UNLOGGED;`)
+        .join('\n'),
+    );
     await saveTemplate(db).catch(() => {}); // only a start-up speed-up
   }
   return store;

@@ -9,7 +9,8 @@
  *               was delivered or why it died;
  *   steps       what happened to a delivery, in order: every attempt (number, result, HTTP status,
  *               duration, detail) and every settlement or move (delivered, dead, parked, replayed,
- *               discarded, dropped).
+ *               discarded, dropped). The successful attempt and `delivered` are kept on the delivery's
+ *               row and shown as its last two steps.
  * The latest status of a package is its newest change; its timeline is its changes with their deliveries.
  */
 
@@ -62,6 +63,9 @@ export interface DeliveryRow {
   lastResult: string | null;
   lastHttpStatus: number | null;
   lastError: string | null;
+  lastAttempt: number | null;
+  lastAttemptAt: number | null;
+  lastDurationMs: number | null;
   parkedWhy: string | null;
   dueAt: number | null;
   deliveredAt: number | null;

@@ -1,8 +1,9 @@
 /**
  * One batch of delivery events → the rows the log writes (pure). A delivery's steps within the batch are
  * folded into one row of where it stands, so the usual accepted → sending → attempted → delivered is one
- * insert, not four updates. Steps worth reading later (attempts, settlements, parking that is not just
- * overflow) are kept one by one.
+ * insert, not four updates. Steps worth reading later (failed attempts, settlements other than
+ * `delivered`, parking that is not just overflow) are kept one by one; the successful attempt and the
+ * delivery are on the delivery's row (src/log/sql-store.ts shows them as its last steps).
  *
  * Where a delivery stands after each step:
  *   accepted → pending      sending → in_flight     attempted → (unchanged; attempts + 1, last result)
@@ -54,6 +55,9 @@ export function reduce(records: readonly LogRecord[]): LogBatch {
         lastResult: null,
         lastHttpStatus: null,
         lastError: null,
+        lastAttempt: null,
+        lastAttemptAt: null,
+        lastDurationMs: null,
         parkedWhy: null,
         dueAt: null,
         deliveredAt: null,
@@ -96,13 +100,18 @@ export function reduce(records: readonly LogRecord[]): LogBatch {
         d.lastResult = r.result;
         d.lastHttpStatus = r.httpStatus;
         d.lastError = r.result === '2xx' ? null : r.detail;
-        step('attempt', {
-          attempt: r.attempt,
-          result: r.result,
-          httpStatus: r.httpStatus,
-          durationMs: r.durationMs,
-          detail: r.detail || null,
-        });
+        d.lastAttempt = r.attempt;
+        d.lastAttemptAt = r.at;
+        d.lastDurationMs = r.durationMs;
+        // The successful attempt lives on the delivery's row (the store shows it as a step).
+        if (r.result !== '2xx')
+          step('attempt', {
+            attempt: r.attempt,
+            result: r.result,
+            httpStatus: r.httpStatus,
+            durationMs: r.durationMs,
+            detail: r.detail || null,
+          });
         break;
       case 'parked':
         d.state = 'parked';
@@ -114,7 +123,6 @@ export function reduce(records: readonly LogRecord[]): LogBatch {
         moveTo('delivered');
         d.deliveredAt = r.at;
         d.endToEndMs = r.endToEndMs;
-        step('delivered', { attempt: r.attempts });
         break;
       case 'dead':
         moveTo('dead');

@@ -3,6 +3,10 @@
  * `delivery_log_migrations`. The same SQL runs on PGlite and on Postgres. Never edit a released
  * migration: add the next one.
  *
+ * A delivery's successful attempt and its settlement live on its `delivery_log_deliveries` row; the
+ * steps table holds the rest of its history (failed attempts, parking, dead, replays, …), so the usual
+ * delivery costs two rows (its change and itself), not four.
+ *
  * Indexes serve the queries of src/log/sql-store.ts: newest-first pages by `seq` (also the row cap),
  * per customer / package / state, an event's deliveries and steps, a package's timeline.
  */
@@ -48,6 +52,9 @@ CREATE TABLE delivery_log_deliveries (
   last_result    TEXT,
   last_http_status INTEGER,
   last_error     TEXT,
+  last_attempt   INTEGER,
+  last_attempt_at TIMESTAMPTZ,
+  last_duration_ms DOUBLE PRECISION,
   parked_why     TEXT,
   due_at         TIMESTAMPTZ,
   delivered_at   TIMESTAMPTZ,

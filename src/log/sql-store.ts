@@ -47,6 +47,7 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 
 const DELIVERY_COLUMNS = `seq::text AS position, event_id, customer, package_id, status, state, attempts, replays,
   ${ms('created_at', 'created_at')}, ${ms('updated_at', 'updated_at')}, last_result, last_http_status, last_error,
+  last_attempt, ${ms('last_attempt_at', 'last_attempt_at')}, last_duration_ms,
   parked_why, ${ms('due_at', 'due_at')}, ${ms('delivered_at', 'delivered_at')}, end_to_end_ms,
   ${ms('dead_at', 'dead_at')}, dead_reason`;
 
@@ -110,15 +111,16 @@ const KEEP_OLD = `(d.state IN (${TERMINAL}) AND EXCLUDED.state NOT IN (${TERMINA
 
 const UPSERT_DELIVERIES = `
 INSERT INTO delivery_log_deliveries AS d (event_id, customer, package_id, status, state, attempts, replays,
-  created_at, updated_at, last_result, last_http_status, last_error, parked_why, due_at, delivered_at,
-  end_to_end_ms, dead_at, dead_reason)
+  created_at, updated_at, last_result, last_http_status, last_error, last_attempt, last_attempt_at,
+  last_duration_ms, parked_why, due_at, delivered_at, end_to_end_ms, dead_at, dead_reason)
 SELECT r.event_id, r.customer, r.package_id, r.status, r.state, r.attempts, r.replays, ${ts('first_at')},
-  ${ts('last_at')}, r.last_result, r.last_http_status, r.last_error, r.parked_why, ${ts('due_at')},
-  ${ts('delivered_at')}, r.end_to_end_ms, ${ts('dead_at')}, r.dead_reason
+  ${ts('last_at')}, r.last_result, r.last_http_status, r.last_error, r.last_attempt, ${ts('last_attempt_at')},
+  r.last_duration_ms, r.parked_why, ${ts('due_at')}, ${ts('delivered_at')}, r.end_to_end_ms, ${ts('dead_at')},
+  r.dead_reason
 FROM json_to_recordset($1::json) AS r(event_id text, customer text, package_id text, status text, state text,
   attempts int, replays int, first_at float8, last_at float8, last_result text, last_http_status int,
-  last_error text, parked_why text, due_at float8, delivered_at float8, end_to_end_ms float8, dead_at float8,
-  dead_reason text)
+  last_error text, last_attempt int, last_attempt_at float8, last_duration_ms float8, parked_why text,
+  due_at float8, delivered_at float8, end_to_end_ms float8, dead_at float8, dead_reason text)
 ON CONFLICT (event_id, customer) DO UPDATE SET
   state = CASE WHEN ${KEEP_OLD} THEN d.state ELSE EXCLUDED.state END,
   parked_why = CASE WHEN ${KEEP_OLD} THEN d.parked_why ELSE EXCLUDED.parked_why END,
@@ -130,6 +132,9 @@ ON CONFLICT (event_id, customer) DO UPDATE SET
   last_result = COALESCE(EXCLUDED.last_result, d.last_result),
   last_http_status = CASE WHEN EXCLUDED.last_result IS NULL THEN d.last_http_status ELSE EXCLUDED.last_http_status END,
   last_error = CASE WHEN EXCLUDED.last_result IS NULL THEN d.last_error ELSE EXCLUDED.last_error END,
+  last_attempt = COALESCE(EXCLUDED.last_attempt, d.last_attempt),
+  last_attempt_at = COALESCE(EXCLUDED.last_attempt_at, d.last_attempt_at),
+  last_duration_ms = COALESCE(EXCLUDED.last_duration_ms, d.last_duration_ms),
   delivered_at = COALESCE(EXCLUDED.delivered_at, d.delivered_at),
   end_to_end_ms = COALESCE(EXCLUDED.end_to_end_ms, d.end_to_end_ms),
   dead_at = COALESCE(EXCLUDED.dead_at, d.dead_at),
@@ -212,6 +217,9 @@ export class SqlDeliveryLog implements DeliveryLogStore {
       last_result: d.lastResult,
       last_http_status: d.lastHttpStatus,
       last_error: d.lastError,
+      last_attempt: d.lastAttempt,
+      last_attempt_at: d.lastAttemptAt,
+      last_duration_ms: d.lastDurationMs,
       parked_why: d.parkedWhy,
       due_at: d.dueAt,
       delivered_at: d.deliveredAt,
@@ -297,7 +305,7 @@ export class SqlDeliveryLog implements DeliveryLogStore {
     }
     const items = deliveries.map((r) => {
       const d = deliveryItem(r);
-      return { ...d, steps: byCustomer.get(d.customer) ?? [] };
+      return { ...d, steps: [...(byCustomer.get(d.customer) ?? []), ...successSteps(r)] };
     });
     const change = changes[0];
     if (change) {
@@ -432,6 +440,31 @@ export class SqlDeliveryLog implements DeliveryLogStore {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/** A delivered row's successful attempt and its delivery, which are kept on the row, as steps. */
+function successSteps(r: Row): StepItem[] {
+  if (r.state !== 'delivered' || r.last_result !== '2xx') return [];
+  return [
+    {
+      kind: 'attempt',
+      at: iso(r.last_attempt_at ?? r.delivered_at)!,
+      attempt: num(r.last_attempt),
+      result: '2xx',
+      httpStatus: num(r.last_http_status),
+      durationMs: num(r.last_duration_ms),
+      detail: null,
+    },
+    {
+      kind: 'delivered',
+      at: iso(r.delivered_at)!,
+      attempt: num(r.last_attempt),
+      result: null,
+      httpStatus: null,
+      durationMs: null,
+      detail: null,
+    },
+  ];
 }
 
 function safeJson(text: string): unknown {

@@ -290,7 +290,8 @@ export function logStoreConformance(name: string, open: () => Promise<DeliveryLo
         ]),
       );
       await store.prune(now + 500, 1000, 1_000_000);
-      expect(await store.counts()).toEqual({ changes: 1, deliveries: 1, steps: 2 });
+      // A delivery that went well is two rows: its change and itself.
+      expect(await store.counts()).toEqual({ changes: 1, deliveries: 1, steps: 0 });
       expect((await store.package('PKG-N', 10, null))!.latest.eventId).toBe('evt_new');
       await store.ping();
     });

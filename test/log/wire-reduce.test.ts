@@ -100,6 +100,30 @@ describe('reduce', () => {
       ['attempt', 'parked'],
     ],
     [
+      'a successful attempt: on the row, not a step',
+      [
+        step('e', 'p', 'c', at, { kind: 'sending', attempt: 1 }),
+        step('e', 'p', 'c', at + 7, {
+          kind: 'attempted',
+          attempt: 1,
+          result: '2xx',
+          httpStatus: 204,
+          durationMs: 6.5,
+          detail: '',
+        }),
+        step('e', 'p', 'c', at + 8, { kind: 'delivered', attempts: 1, endToEndMs: 12 }),
+      ],
+      {
+        state: 'delivered',
+        attempts: 1,
+        lastHttpStatus: 204,
+        lastAttempt: 1,
+        lastAttemptAt: at + 7,
+        lastDurationMs: 6.5,
+      },
+      [],
+    ],
+    [
       'parked for capacity: a state, not a step',
       [step('e', 'p', 'c', at, { kind: 'parked', why: 'capacity', dueAt: null })],
       { state: 'parked', parkedWhy: 'capacity' },
@@ -112,7 +136,7 @@ describe('reduce', () => {
         step('e', 'p', 'c', at + 9, { kind: 'delivered', attempts: 2, endToEndMs: 40 }),
       ],
       { state: 'delivered', parkedWhy: null, dueAt: null, deliveredAt: at + 9, endToEndMs: 40 },
-      ['parked', 'delivered'],
+      ['parked'],
     ],
     [
       'dead keeps its reason; a replay reopens it',
