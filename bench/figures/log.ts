@@ -128,7 +128,7 @@ async function throughputRun(
 
 async function latencyRun(
   world: World,
-  settings: { warmupMs: number; measureMs: number },
+  settings: { warmupMs: number; measureMs: number; calmMs: number },
   variant: Variant,
   tag: string,
 ): Promise<LatencyRun> {
@@ -140,7 +140,7 @@ async function latencyRun(
     const producing = producePaced(world.producer, run.topic, stream, RATE);
     await sleep(settings.warmupMs);
     let calm = 0;
-    const warmLimit = Date.now() + 60_000;
+    const warmLimit = Date.now() + settings.calmMs;
     while (calm < 4 && Date.now() < warmLimit) {
       const [pending, parked] = await Promise.all([
         integrator.metric('integrator_pending_deliveries'),
@@ -164,8 +164,8 @@ async function latencyRun(
 
 export async function deliveryLogCost(world: World, mode: BenchMode): Promise<FigureResult> {
   const settings = mode.quick
-    ? { reps: 1, events: 4000, warmupMs: 2000, measureMs: 3000 }
-    : { reps: 3, events: 30_000, warmupMs: 3000, measureMs: 15_000 };
+    ? { reps: 1, events: 3000, warmupMs: 2000, measureMs: 3000, calmMs: 10_000 }
+    : { reps: 3, events: 30_000, warmupMs: 3000, measureMs: 15_000, calmMs: 60_000 };
   await world.mocks.setBehavior('customer-1', { latencyMs: 0, jitterMs: 0 });
   const tp: Record<Variant, ThroughputRun[]> = { off: [], on: [] };
   const lat: Record<Variant, LatencyRun[]> = { off: [], on: [] };

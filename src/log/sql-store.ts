@@ -258,7 +258,13 @@ export class SqlDeliveryLog implements DeliveryLogStore {
       where.push(cond(`$${params.length}`));
     };
     if (filter.customer !== undefined) add((p) => `customer = ${p}`, filter.customer);
-    if (filter.packageId !== undefined) add((p) => `package_id = ${p}`, filter.packageId);
+    if (filter.packageId !== undefined) {
+      add(
+        (p) =>
+          `event_id IN (SELECT event_id FROM delivery_log_changes WHERE package_id = ${p}) AND package_id = ${p}`,
+        filter.packageId,
+      );
+    }
     if (filter.eventId !== undefined) add((p) => `event_id = ${p}`, filter.eventId);
     if (filter.outcome !== undefined) add((p) => `state = ${p}`, filter.outcome);
     if (filter.since !== undefined)
