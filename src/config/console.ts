@@ -9,7 +9,7 @@ export interface DeliveryLogConfig {
   kind: 'off' | 'embedded' | 'postgres';
   /** Postgres URL (kind `postgres`). */
   url: string | null;
-  /** Embedded (PGlite): a directory kept across restarts, or null for memory (lost on restart). */
+  /** Embedded (PGlite): a directory kept across restarts, or null for a private temp one removed at stop. */
   dir: string | null;
   /** Rows older than this are deleted. */
   maxAgeMs: number;
@@ -61,7 +61,7 @@ export function parseConsoleConfig(env: Env, problems: string[]): ConsoleConfig 
   if (mode !== 'on' && mode !== 'off') problems.push(`DELIVERY_LOG: must be "on" or "off" (got "${mode}")`);
   const url = str('DATABASE_URL');
   const dirRaw = str('DELIVERY_LOG_DIR');
-  const dir = dirRaw === null || dirRaw === 'memory' ? null : dirRaw;
+  const dir = dirRaw;
   if (url && dirRaw !== null) {
     problems.push('DELIVERY_LOG_DIR: the log goes to DATABASE_URL when it is set; set one of the two');
   }

@@ -20,9 +20,9 @@ import { BadCursorError } from './port.ts';
 import { encodeChange, encodeDelivery } from './wire.ts';
 import type { HostMessage, QueryOp, WorkerMessage, WorkerSettings } from './protocol.ts';
 
-const FLUSH_MS = 100;
+const FLUSH_MS = 250;
 const BATCH_MAX = 5000;
-const MAX_OUTSTANDING = 2;
+const MAX_OUTSTANDING = 4;
 const QUERY_TIMEOUT_MS = 15_000;
 
 type Mode = 'created' | 'running' | 'closing' | 'closed';

@@ -4,14 +4,18 @@
  * migrations as with DATABASE_URL (one conformance suite, no dialect); it is one npm package with no native
  * build and no server to run, so `npm run demo` and a bare `npm start` have a log.
  *
- * Its data lives in memory by default (lost on restart, bounded by retention), or in DELIVERY_LOG_DIR,
- * which one integrator at a time may use (a lock file refuses a second one).
+ * Its data lives by default in a private directory under the system temp folder, removed when the
+ * integrator stops (the log lasts as long as the process), or in DELIVERY_LOG_DIR, kept across restarts,
+ * which one integrator at a time may use (a lock file refuses a second one). A directory without a
+ * database starts from a migrated template (saved by the first fresh one), not from a new initdb.
  */
 import {
   closeSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -60,10 +64,12 @@ function isAlive(pid: number): boolean {
   }
 }
 
+const LOCK = 'integrator.lock';
+
 /** Takes `<dir>/integrator.lock` for this process, or throws naming the process that holds it. */
 function lockDir(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'integrator.lock');
+  const file = join(dir, LOCK);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx');
@@ -106,22 +112,22 @@ function templatePath(): string {
   );
 }
 
-async function createMemory(): Promise<{ db: PGlite; fresh: boolean }> {
+/** Opens `dir`; a directory without a database starts from the template when there is one. */
+async function create(dir: string): Promise<{ db: PGlite; fresh: boolean }> {
+  const options = { startParams: START_PARAMS, relaxedDurability: true };
+  if (existsSync(join(dir, 'PG_VERSION'))) return { db: await PGlite.create(dir, options), fresh: false };
   const template = templatePath();
   if (existsSync(template)) {
     try {
-      const db = await PGlite.create('memory://', {
-        startParams: START_PARAMS,
-        relaxedDurability: true,
-        loadDataDir: new Blob([readFileSync(template)]),
-      });
-      return { db, fresh: false };
+      const loadDataDir = new Blob([readFileSync(template)]);
+      return { db: await PGlite.create(dir, { ...options, loadDataDir }), fresh: false };
     } catch {
       rmSync(template, { force: true }); // unreadable: make a new one
+      for (const f of readdirSync(dir))
+        if (f !== LOCK) rmSync(join(dir, f), { recursive: true, force: true });
     }
   }
-  const db = await PGlite.create('memory://', { startParams: START_PARAMS, relaxedDurability: true });
-  return { db, fresh: true };
+  return { db: await PGlite.create(dir, options), fresh: true };
 }
 
 async function saveTemplate(db: PGlite): Promise<void> {
@@ -133,15 +139,39 @@ async function saveTemplate(db: PGlite): Promise<void> {
   renameSync(tmp, template); // atomic: another process never reads half a template
 }
 
+const EPHEMERAL_ROOT = join(tmpdir(), 'package-status-integrator');
+const EPHEMERAL = /^delivery-log-(\d+)-/;
+
+/** A private directory for this process's log, and the leftovers of processes that died removed. */
+function ephemeralDir(): string {
+  mkdirSync(EPHEMERAL_ROOT, { recursive: true });
+  for (const name of readdirSync(EPHEMERAL_ROOT)) {
+    const pid = Number(EPHEMERAL.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !isAlive(pid))
+      rmSync(join(EPHEMERAL_ROOT, name), { recursive: true, force: true });
+  }
+  return mkdtempSync(join(EPHEMERAL_ROOT, `delivery-log-${process.pid}-`));
+}
+
+/**
+ * `dir` null: a private directory in the temp folder, removed when the log closes (the embedded log then
+ * lasts as long as the process, like memory, but Postgres' files live on disk: cheaper to grow than
+ * PGlite's in-memory files, and out of the process's memory).
+ */
 export async function openEmbeddedLog(dir: string | null): Promise<SqlDeliveryLog> {
-  const unlock = dir === null ? () => {} : lockDir(dir);
-  let db: PGlite;
-  let fresh = false;
-  try {
-    if (dir === null) ({ db, fresh } = await createMemory());
-    else db = await PGlite.create(dir, { startParams: START_PARAMS, relaxedDurability: true });
-  } catch (err) {
+  const ephemeral = dir === null;
+  const path = dir ?? ephemeralDir();
+  const unlock = lockDir(path);
+  const cleanup = (): void => {
     unlock();
+    if (ephemeral) rmSync(path, { recursive: true, force: true });
+  };
+  let db: PGlite;
+  let fresh: boolean;
+  try {
+    ({ db, fresh } = await create(path));
+  } catch (err) {
+    cleanup();
     throw err;
   }
   const client: SqlClient = {
@@ -155,20 +185,25 @@ export async function openEmbeddedLog(dir: string | null): Promise<SqlDeliveryLo
       try {
         await db.close();
       } finally {
-        unlock();
+        cleanup();
       }
     },
   };
   const store = new SqlDeliveryLog('embedded', client);
-  if (fresh) {
+  try {
     await store.migrate();
-    // In memory there is nothing to recover after a restart: no write-ahead log for the log's tables.
-    await db.exec(
-      LOG_TABLES_SQL.split(', ')
-        .map((t) => `ALTER TABLE ${t} SET UNLOGGED;`)
-        .join('\n'),
-    );
-    await saveTemplate(db).catch(() => {}); // only a start-up speed-up
+    if (fresh) await saveTemplate(db).catch(() => {}); // only a start-up speed-up
+    // A log that ends with the process has nothing to recover after a crash: no write-ahead log for it.
+    if (ephemeral) {
+      await db.exec(
+        LOG_TABLES_SQL.split(', ')
+          .map((t) => `ALTER TABLE ${t} SET UNLOGGED;`)
+          .join('\n'),
+      );
+    }
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw err;
   }
   return store;
 }
