@@ -247,7 +247,7 @@ export async function deliveryLogCost(world: World, mode: BenchMode): Promise<Fi
       digits: 0,
       target: null,
       targetText: '',
-      note: 'PGlite (WebAssembly Postgres) in memory',
+      note: 'PGlite (WebAssembly Postgres) in the integrator process',
     },
   ];
   return {
