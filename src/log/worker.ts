@@ -49,8 +49,10 @@ function setMode(next: Mode, error: string | null = null): void {
     throw new Error(`delivery log worker: ${mode} → ${next} is not a transition`);
   mode = next;
   lastError = error;
-  if (next !== 'closed') send({ type: 'state', state: next === 'closing' ? 'down' : next, error });
+  if (next === 'up' || next === 'down') send({ type: 'state', state: next, error });
 }
+
+const stopping = (): boolean => mode === 'closing' || mode === 'closed';
 
 function lowerPriority(): void {
   try {
@@ -76,11 +78,15 @@ async function openStore(): Promise<DeliveryLogStore> {
 
 async function open(): Promise<void> {
   let delay = 500;
-  while (mode !== 'closing' && mode !== 'closed') {
+  while (!stopping()) {
     let opened: DeliveryLogStore | null = null;
     try {
       opened = await openStore();
       await opened.migrate();
+      if (stopping()) {
+        await opened.close(); // closed while it opened
+        return;
+      }
       store = opened;
       setMode('up');
       lowerPriority(); // opening (initdb, migrations) is a one-off; writing goes on at the lowest priority
@@ -89,6 +95,7 @@ async function open(): Promise<void> {
       return;
     } catch (err) {
       await opened?.close().catch(() => {});
+      if (stopping()) return;
       setMode('down', `cannot open the delivery log: ${message(err)}`);
       await sleep(delay);
       delay = Math.min(delay * 2, settings.retryMaxMs);
