@@ -175,7 +175,7 @@ async function latencyRun(
 
 export async function deliveryLogCost(world: World, mode: BenchMode): Promise<FigureResult> {
   const settings = mode.quick
-    ? { reps: 1, events: 3000, warmupMs: 2000, measureMs: 3000, calmMs: 10_000 }
+    ? { reps: 1, events: 1500, warmupMs: 1000, measureMs: 2000, calmMs: 5000 }
     : { reps: 3, events: 30_000, warmupMs: 3000, measureMs: 15_000, calmMs: 60_000 };
   await world.mocks.setBehavior('customer-1', { latencyMs: 0, jitterMs: 0 });
   const tp: Record<Variant, ThroughputRun[]> = { off: [], on: [] };

@@ -3,7 +3,7 @@
  * (PGlite runs here, so its WebAssembly never takes the delivery path's thread), writes the batches it is
  * sent in order, prunes by age and rows, and answers the query API. On Linux the thread runs at the lowest
  * CPU priority: when the machine is busy, deliveries come first and the log falls behind (its bounded
- * buffer drops and counts) instead of slowing them.
+ * buffer drops and counts) instead of slowing them; at start-up it comes up later rather than slow them.
  *
  *   opening ──▶ up ◀──▶ down (write or open failed; retried with backoff, batches kept in order)
  *      │         │
@@ -13,6 +13,7 @@
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DeliveryLogStore } from './port.ts';
 import { BadCursorError } from './port.ts';
@@ -89,7 +90,6 @@ async function open(): Promise<void> {
       }
       store = opened;
       setMode('up');
-      lowerPriority(); // opening (initdb, migrations) is a one-off; writing goes on at the lowest priority
       void prune();
       void drain();
       return;
@@ -219,5 +219,10 @@ port.on('message', (m: HostMessage) => {
   }
 });
 
+// Everything this thread does, opening included, runs at the lowest priority. PGlite's WebAssembly is
+// compiled function by function when first called, on this thread, rather than all at once up front on
+// V8's shared helper threads at normal priority, beside the deliveries.
+lowerPriority();
+setFlagsFromString('--wasm-lazy-compilation');
 const pruneTimer = setInterval(() => void prune(), settings.pruneEveryMs);
 void open();

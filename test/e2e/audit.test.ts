@@ -63,10 +63,15 @@ it('logs every delivery in Postgres with its outcome and its attempts', async ()
     ]);
     const ids = await client.query<{ event_id: string }>('SELECT event_id FROM delivery_log_changes');
     expect(new Set(ids.rows.map((r) => r.event_id))).toEqual(new Set(a.requests.map((r) => r.id)));
+    // Every attempt counted on its delivery; the failed ones are steps of their own (with the 400).
     const attempts = await client.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM delivery_log_steps WHERE kind = 'attempt'",
+      'SELECT sum(attempts)::int AS n FROM delivery_log_deliveries',
     );
     expect(attempts.rows[0]!.n).toBe(a.requests.length);
+    const failed = await client.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM delivery_log_steps WHERE kind = 'attempt' AND http_status = 400",
+    );
+    expect(failed.rows[0]!.n).toBe(10);
   } finally {
     await client.end().catch(() => {});
     await integrator.stop();
