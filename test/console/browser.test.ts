@@ -3,8 +3,10 @@
  * integrator with its embedded delivery log and three real receivers: a wrong token is refused; sign-in;
  * the overview lists the customers and its numbers move while events flow; a package page shows its
  * timeline; a customer page shows a dead letter whose Replay button makes the receiver get it; no page
- * errors. Takes the screenshots in docs/.
+ * errors. Takes the README's screenshots (docs/, with UPDATE_SCREENSHOTS=1).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
@@ -32,6 +34,9 @@ export const CHROMIUM = {
 };
 
 const ADMIN = 'browser-admin-token-00000000001';
+/** The README's screenshots are refreshed with UPDATE_SCREENSHOTS=1; otherwise they go to a temp folder. */
+const SHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs') : mkdtempSync(join(tmpdir(), 'console-shots-'));
 const STATUSES = ['Package Posted', 'In Transit', 'Out for Delivery', 'Package Delivered'];
 let receivers: Receiver[];
 let integrator: Integrator;
@@ -148,7 +153,7 @@ describe('web console', () => {
       .locator('.pill', { hasText: 'up' })
       .waitFor({ timeout: 60_000 });
     await page.waitForTimeout(2500); // a few seconds of chart
-    await page.screenshot({ path: join(ROOT, 'docs/console-overview.png') });
+    await page.screenshot({ path: join(SHOTS, 'console-overview.png') });
   }, 60_000);
 
   it('a package page shows its timeline across customers (found with the search box)', async () => {
@@ -167,7 +172,7 @@ describe('web console', () => {
       expect(t).toContain('customer-1');
       expect(t).toContain('delivered');
     }
-    await page.screenshot({ path: join(ROOT, 'docs/console-package.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'console-package.png'), fullPage: true });
   });
 
   it('a customer page shows a dead letter; its Replay button makes the receiver get it', async () => {
@@ -187,7 +192,7 @@ describe('web console', () => {
     await deadRow.waitFor({ timeout: 15_000 });
     expect(await deadRow.textContent()).toMatch(/HTTP 400/);
     await page.waitForTimeout(1000);
-    await page.screenshot({ path: join(ROOT, 'docs/console-customer.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'console-customer.png'), fullPage: true });
     refuse = false;
     await deadRow.locator('button', { hasText: 'Replay' }).click();
     await c3.waitFor(
