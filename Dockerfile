@@ -19,6 +19,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The console's static files (HTML, CSS, JS modules) are served as they are, not compiled.
+COPY --from=build /app/src/console/public ./dist/src/console/public
 USER node
 EXPOSE 8080
 CMD ["node", "dist/src/main.js"]

@@ -22,6 +22,7 @@ import { memory } from './figures/memory.ts';
 import { crashLoop } from './figures/crash.ts';
 import { brokerOutage, redisOutage, redisWriteErrors } from './figures/outage.ts';
 import { rebalanceChurn } from './figures/churn.ts';
+import { deliveryLogCost } from './figures/log.ts';
 
 const FIGURES: Record<string, Figure> = {
   isolation,
@@ -34,6 +35,7 @@ const FIGURES: Record<string, Figure> = {
   broker: brokerOutage,
   redis: redisOutage,
   'redis-errors': redisWriteErrors,
+  log: deliveryLogCost,
 };
 
 interface Args {

@@ -8,7 +8,7 @@
  * A live view per customer every second, then a summary with a verdict and, as the very last line of
  * stdout, `DEMO_SUMMARY <json>` for scripts. Options: demo/args.ts; documentation: demo/README.md.
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { loadConfig as loadMockConfig, startMockCustomers } from '../mock-customers/index.ts';
@@ -59,6 +59,8 @@ async function startMocks(args: DemoArgs): Promise<MockCustomers> {
 
 interface Wiring {
   integrator: Integrator;
+  /** The console's admin token: ADMIN_TOKEN, or one made up for this run. */
+  token: string;
   sourceName: string;
   storeName: string;
   publish: (records: ChangeRecord[]) => Promise<void>;
@@ -68,6 +70,7 @@ interface Wiring {
 async function wire(args: DemoArgs, mocks: MockCustomers, log: Logger): Promise<Wiring> {
   const brokers = env('KAFKA_BROKERS');
   const redisUrl = env('REDIS_URL');
+  const token = env('ADMIN_TOKEN') ?? `demo-${randomBytes(12).toString('hex')}`;
   const customersJson = JSON.stringify({
     customers: mocks.customers.map((c) => ({ id: c.id, url: c.url, secret: c.secret })),
   });
@@ -84,6 +87,8 @@ async function wire(args: DemoArgs, mocks: MockCustomers, log: Logger): Promise<
       LOG_LEVEL: env('LOG_LEVEL') ?? 'error',
       // customer-2 keeps requests open for 30 s; the demo does not wait for them when it ends.
       SHUTDOWN_DEADLINE_MS: env('SHUTDOWN_DEADLINE_MS') ?? '1000',
+      // The console (README "For operators"): an admin token for this run, the embedded delivery log.
+      ADMIN_TOKEN: token,
     },
     (path) => {
       if (path === VIRTUAL_CUSTOMERS_FILE) return customersJson;
@@ -104,6 +109,7 @@ async function wire(args: DemoArgs, mocks: MockCustomers, log: Logger): Promise<
     const integrator = createIntegrator(config, { log, source });
     return {
       integrator,
+      token,
       sourceName: `in-memory topic ${topic} (${args.partitions} partitions)`,
       storeName,
       publish: async (records) => {
@@ -140,6 +146,7 @@ async function wire(args: DemoArgs, mocks: MockCustomers, log: Logger): Promise<
   await producer.connect();
   return {
     integrator,
+    token,
     sourceName: `Kafka ${config.kafka.brokers.join(',')} topic ${topic} (group ${config.kafka.groupId})`,
     storeName,
     publish: async (records) => {
@@ -197,7 +204,10 @@ async function main(): Promise<void> {
     return b.latencyDistribution ? b.latencyDistribution.p50Ms : b.latencyMs;
   };
 
-  console.log(`integrator metrics: ${metricsUrl}   (also /customers, /healthz, /readyz)`);
+  // The token rides in the URL's fragment: the browser never sends it to the server; the console keeps it
+  // for the tab and removes it from the address bar.
+  console.log(`console:            ${integrator.url()}/console#token=${wiring.token}`);
+  console.log(`integrator metrics: ${metricsUrl}   (also /healthz, /readyz; the API with the token)`);
   console.log(`mock customers:     ${mocks.url}/stats`);
   console.log(
     `running ${args.durationS} s at ${args.rate} events/s` +

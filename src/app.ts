@@ -21,9 +21,12 @@ import type { Logger } from './observe/logger.ts';
 import { createHttpServer } from './observe/http.ts';
 import type { Pipeline } from './pipeline.ts';
 import { createCore } from './core.ts';
-import { AuditTrail } from './commit/audit.ts';
 import type { DeliveryObserver } from './observe/delivery-events.ts';
 import { fanOut } from './observe/delivery-events.ts';
+import { DeliveryLog } from './log/delivery-log.ts';
+import { EventStream } from './observe/stream.ts';
+import { Access } from './observe/auth.ts';
+import { LiveStats } from './console/live-stats.ts';
 
 export interface IntegratorOptions {
   /** Called when the integrator cannot go on (the Kafka consumer gave up): stop and exit non-zero. */
@@ -42,6 +45,8 @@ export interface Integrator {
   readonly pipeline: Pipeline;
   readonly store: RetryStore;
   readonly metrics: Metrics;
+  /** The delivery log (null with DELIVERY_LOG=off). */
+  readonly deliveryLog: DeliveryLog | null;
   /** Address of the HTTP server once started. */
   url(): string;
   start(): Promise<void>;
@@ -86,9 +91,20 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
       security: config.security.kafka,
       log: log.child({ component: 'kafka' }),
     });
-  const audit = config.databaseUrl ? new AuditTrail(config.databaseUrl, log) : null;
-  const observers = [opts.observer, audit?.observer()].filter((o): o is DeliveryObserver => o !== undefined);
-  const observer = fanOut(observers, (err) => log.warn({ err }, 'a delivery-event listener failed'));
+  // The operator surface's listeners (README "For operators"): each only enqueues on the delivery path.
+  const deliveryLog =
+    config.console.log.kind === 'off'
+      ? null
+      : new DeliveryLog(config.console.log, log.child({ component: 'delivery-log' }), metrics.registry);
+  const stream = new EventStream(metrics.registry);
+  const stats = new LiveStats();
+  const observers: DeliveryObserver[] = [
+    ...(opts.observer ? [opts.observer] : []),
+    ...(deliveryLog ? [deliveryLog] : []),
+    stream,
+    stats,
+  ];
+  const observer = fanOut(observers, (err) => log.error({ err }, 'a delivery event listener failed'));
 
   const core = createCore({
     config,
@@ -113,7 +129,10 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
     lanes,
     store,
     metrics,
-    adminToken: config.adminToken,
+    access: new Access(config.adminToken, config.console.readToken),
+    log: deliveryLog,
+    stream,
+    stats,
     checkReady: async () => {
       await withTimeout(store.ping(), 1000, 'the retry store');
       await source.ping(2000);
@@ -129,6 +148,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
     pipeline,
     store,
     metrics,
+    deliveryLog,
     url: () => address,
     commitNow: () => committer.commitNow(),
     async start() {
@@ -139,6 +159,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
           outboxTopics: config.outboxTopics,
           groupId: config.kafka.groupId,
           store: config.store.kind,
+          deliveryLog: config.console.log.kind,
           customers: config.customers.map((c) => ({
             id: c.id,
             url: safeUrl(c.url),
@@ -152,17 +173,19 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         for (const w of verdict.warnings) log.warn({ event: 'store_durability' }, w);
         if (verdict.refuse) throw new UnsafeStoreError(verdict.refuse);
       }
+      deliveryLog?.start();
       address = await http.listen({ port: config.http.port, host: config.http.host });
       await core.start();
-      log.info({ http: address }, 'integrator started');
+      log.info({ http: address, console: `${address}/console` }, 'integrator started');
     },
     async stop() {
       if (stopped) return;
       stopped = true;
       log.info('integrator stopping: no new fetches; settling in-flight work');
       await core.stop().catch((err: unknown) => log.warn({ err }, 'stopping the consumer failed'));
+      stream.close();
       await http.close();
-      await audit?.close();
+      await deliveryLog?.close();
       await store.close();
       log.info('integrator stopped');
     },

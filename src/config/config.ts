@@ -8,6 +8,8 @@ import type { CustomerConfig } from './customers.ts';
 import type { StoreLimits } from '../store/port.ts';
 import { loadSecurity } from './security.ts';
 import type { SecurityConfig } from './security.ts';
+import { parseConsoleConfig } from './console.ts';
+import type { ConsoleConfig } from './console.ts';
 
 export interface Config {
   kafka: {
@@ -35,6 +37,8 @@ export interface Config {
   limits: StoreLimits;
   /** SASL / TLS for Kafka, TLS and credentials for Redis (security.ts). */
   security: SecurityConfig;
+  /** Read token, delivery log: src/config/console.ts. */
+  console: ConsoleConfig;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -163,6 +167,7 @@ export function loadConfig(
       poisonMaxAgeMs: int('POISON_MAX_AGE_DAYS', 30, 1, 3650) * DAY_MS,
     },
     security: loadSecurity(env, problems, readFile),
+    console: parseConsoleConfig(env, problems),
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }

@@ -1,77 +1,111 @@
 /**
- * The integrator's HTTP surface (CONTRACT §6): metrics, health, per-customer state, and the admin
- * endpoints (bearer ADMIN_TOKEN; with no token configured they refuse).
+ * The integrator's HTTP surface (README "HTTP surface"): metrics and health (open), and the operator
+ * surface behind tokens (README "For operators"): per-customer state and admin actions
+ * (routes/customers.ts), the delivery log's query API (routes/log.ts), the live stream
+ * (routes/stream.ts) and the web console (src/console/routes.ts).
+ *
+ * Access: `ADMIN_TOKEN` may do everything, `READ_TOKEN` may read (src/observe/auth.ts). Without either,
+ * every protected endpoint answers 403; a missing or wrong token 401; the read token on an action 403.
  */
-import { timingSafeEqual } from 'node:crypto';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RetryStore } from '../store/port.ts';
+import type { DeliveryLog } from '../log/delivery-log.ts';
+import type { LiveStats } from '../console/live-stats.ts';
+import { registerConsole } from '../console/routes.ts';
 import type { Metrics } from './metrics.ts';
+import type { Access, Role } from './auth.ts';
+import type { EventStream } from './stream.ts';
+import { registerCustomerRoutes } from './routes/customers.ts';
+import { registerLogRoutes } from './routes/log.ts';
+import { registerStreamRoutes } from './routes/stream.ts';
 
 /** What the HTTP surface needs of a customer's lane (the lanes live above this layer). */
 export interface CustomerLane {
   readonly id: string;
-  snapshot(): object;
+  snapshot(): LaneView;
   setPaused(paused: boolean): void;
   replay(ids?: string[]): Promise<number>;
   /** Delete dead letters for good; returns how many there were. */
   discard(ids: string[]): Promise<number>;
 }
 
+/** The part of a lane's snapshot the surface shows (the lane may report more). */
+export interface LaneView {
+  id: string;
+  url: string;
+  paused: boolean;
+  limits: { concurrency: number; ratePerSecond: number | null; timeoutMs: number; [k: string]: unknown };
+  inflight: number;
+  pending: number;
+  parked: number;
+  breaker: string;
+  recent: { count: number; p50Ms: number | null; p99Ms: number | null };
+}
+
 export interface HttpDeps {
   lanes: CustomerLane[];
   store: RetryStore;
   metrics: Metrics;
-  adminToken: string | null;
+  access: Access;
+  /** Null when DELIVERY_LOG=off. */
+  log: DeliveryLog | null;
+  stream: EventStream;
+  stats: LiveStats;
   /** Resolves when the broker and the store answer; rejects with the reason otherwise. */
   checkReady: () => Promise<{ broker: string; store: string }>;
 }
 
-function tokenMatches(expected: string, header: string | undefined): boolean {
-  if (!header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice(7));
-  const want = Buffer.from(expected);
-  return given.length === want.length && timingSafeEqual(given, want);
+export type Guard = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+export interface RouteContext {
+  deps: HttpDeps;
+  /** preHandler: any valid token. */
+  read: Guard;
+  /** preHandler: the admin token. */
+  admin: Guard;
+  /** The role a request was let in with (after a guard). */
+  roleOf(req: FastifyRequest): Role;
 }
 
-function intParam(
-  raw: unknown,
-  name: string,
-  def: number,
-  min: number,
-  max: number,
-): number | { error: string } {
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max)
-    return { error: `${name} must be an integer from ${min} to ${max}` };
-  return n;
-}
+const roles = new WeakMap<FastifyRequest, Role>();
 
 export function createHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({ logger: false });
-  const byId = new Map(deps.lanes.map((l) => [l.id, l]));
 
-  const admin = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!deps.adminToken) {
-      return reply.code(403).send({ error: 'admin endpoints are disabled: set ADMIN_TOKEN to enable them' });
-    }
-    if (!tokenMatches(deps.adminToken, req.headers.authorization)) {
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'missing or wrong bearer token in the authorization header' });
-    }
+  const guard =
+    (need: Role): Guard =>
+    async (req, reply) => {
+      void reply.header('cache-control', 'no-store');
+      if (deps.access.disabled) {
+        return reply.code(403).send({
+          error:
+            'the operator endpoints are disabled: set ADMIN_TOKEN (and optionally READ_TOKEN) to enable them',
+        });
+      }
+      const role = deps.access.roleOf(req.headers.authorization);
+      if (role === null) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'missing or wrong bearer token in the authorization header' });
+      }
+      if (need === 'admin' && role !== 'admin') {
+        return reply.code(403).send({ error: 'this action needs ADMIN_TOKEN; READ_TOKEN may only read' });
+      }
+      roles.set(req, role);
+    };
+  const ctx: RouteContext = {
+    deps,
+    read: guard('read'),
+    admin: guard('admin'),
+    roleOf: (req) => roles.get(req) ?? 'read',
   };
-  const lane = (req: FastifyRequest, reply: FastifyReply): CustomerLane | null => {
-    const id = (req.params as { id: string }).id;
-    const l = byId.get(id);
-    if (!l) {
-      void reply.code(404).send({ error: `unknown customer "${id}"`, field: 'id' });
-      return null;
-    }
-    return l;
-  };
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
 
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
@@ -85,56 +119,26 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
       return reply.code(503).send({ status: 'not ready', reason: (err as Error).message });
     }
   });
-  app.get('/customers', async () => ({ customers: deps.lanes.map((l) => l.snapshot()) }));
-  app.get('/customers/:id', async (req, reply) => {
-    const l = lane(req, reply);
-    return l ? l.snapshot() : reply;
+  app.get('/whoami', { preHandler: ctx.read }, async (req) => ({ role: ctx.roleOf(req) }));
+  // The console's sign-in form: says whether a token is valid without a 401 (a wrong token is an
+  // expected answer there, not an error in the browser's console). Same constant-time comparison.
+  app.post('/auth/check', async (req, reply) => {
+    void reply.header('cache-control', 'no-store');
+    const token = ((req.body ?? {}) as { token?: unknown }).token;
+    if (typeof token !== 'string' || token.length === 0 || token.length > 1024) {
+      return reply.code(400).send({ error: 'token must be a non-empty string', field: 'token' });
+    }
+    if (deps.access.disabled) {
+      return reply
+        .code(403)
+        .send({ error: 'the console is disabled: set ADMIN_TOKEN (and optionally READ_TOKEN)' });
+    }
+    return { role: deps.access.roleOf(`Bearer ${token}`) };
   });
 
-  app.post('/customers/:id/pause', { preHandler: admin }, async (req, reply) => {
-    const l = lane(req, reply);
-    if (!l) return reply;
-    l.setPaused(true);
-    return l.snapshot();
-  });
-  app.post('/customers/:id/resume', { preHandler: admin }, async (req, reply) => {
-    const l = lane(req, reply);
-    if (!l) return reply;
-    l.setPaused(false);
-    return l.snapshot();
-  });
-  app.get('/customers/:id/dead-letters', { preHandler: admin }, async (req, reply) => {
-    const l = lane(req, reply);
-    if (!l) return reply;
-    const q = req.query as Record<string, unknown>;
-    const offset = intParam(q.offset, 'offset', 0, 0, 1e9);
-    const limit = intParam(q.limit, 'limit', 100, 1, 1000);
-    if (typeof offset !== 'number') return reply.code(400).send({ ...offset, field: 'offset' });
-    if (typeof limit !== 'number') return reply.code(400).send({ ...limit, field: 'limit' });
-    return deps.store.listDeadLetters(l.id, offset, limit);
-  });
-  app.post('/customers/:id/dead-letters/replay', { preHandler: admin }, async (req, reply) => {
-    const l = lane(req, reply);
-    if (!l) return reply;
-    const body = (req.body ?? {}) as { ids?: unknown };
-    if (
-      body.ids !== undefined &&
-      (!Array.isArray(body.ids) || !body.ids.every((x) => typeof x === 'string'))
-    ) {
-      return reply
-        .code(400)
-        .send({ error: 'ids must be an array of dead-letter ids (strings)', field: 'ids' });
-    }
-    const replayed = await l.replay(body.ids as string[] | undefined);
-    return { replayed };
-  });
-  app.get('/poison', { preHandler: admin }, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    const offset = intParam(q.offset, 'offset', 0, 0, 1e9);
-    const limit = intParam(q.limit, 'limit', 100, 1, 500);
-    if (typeof offset !== 'number') return reply.code(400).send({ ...offset, field: 'offset' });
-    if (typeof limit !== 'number') return reply.code(400).send({ ...limit, field: 'limit' });
-    return deps.store.listPoison(offset, limit);
-  });
+  registerCustomerRoutes(app, ctx);
+  registerLogRoutes(app, ctx);
+  registerStreamRoutes(app, ctx);
+  registerConsole(app);
   return app;
 }

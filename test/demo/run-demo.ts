@@ -9,7 +9,7 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Settings the demo reads (no broker, no Redis, …) are left out unless the test passes them. */
 const DEMO_SETTINGS =
-  /^(KAFKA_|REDIS_|RETRY_STORE$|PORT$|HOST$|MOCK_|LOG_LEVEL$|SHUTDOWN_DEADLINE_MS$|CUSTOMERS_FILE$)/;
+  /^(KAFKA_|REDIS_|RETRY_STORE$|PORT$|HOST$|MOCK_|LOG_LEVEL$|SHUTDOWN_DEADLINE_MS$|CUSTOMERS_FILE$|ADMIN_TOKEN$|READ_TOKEN$|DATABASE_URL$|DELIVERY_LOG)/;
 
 function demoFreeEnv(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -28,7 +28,11 @@ export interface DemoRun {
   tookMs: number;
 }
 
-export function runDemo(args: string[], env: Record<string, string> = {}): Promise<DemoRun> {
+export function runDemo(
+  args: string[],
+  env: Record<string, string> = {},
+  onStdout: (text: string) => void = () => {},
+): Promise<DemoRun> {
   const started = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'demo/main.ts'), ...args], {
     cwd: ROOT,
@@ -38,7 +42,10 @@ export function runDemo(args: string[], env: Record<string, string> = {}): Promi
   killOnExit(child);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
+  child.stdout.on('data', (b: Buffer) => {
+    stdout += b.toString('utf8');
+    onStdout(stdout);
+  });
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
   return new Promise((resolve, reject) => {
     child.on('error', reject);

@@ -1,4 +1,7 @@
-/** With DATABASE_URL, every settled delivery leaves a row in the audit trail (real Postgres). */
+/**
+ * With DATABASE_URL, the delivery log lives in that Postgres (it replaced the audit trail): through the real
+ * Kafka path, every delivery has its row with its outcome, every attempt its step.
+ */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { startPostgres } from '../harness/postgres.ts';
@@ -20,7 +23,7 @@ afterAll(async () => {
   await postgres?.stop();
 });
 
-it('records one audit row per settled delivery, with its outcome', async () => {
+it('logs every delivery in Postgres with its outcome and its attempts', async () => {
   const { topic, groupId } = await world.topic(2);
   const url = await postgres.createDatabase('audit');
   const a = await startReceiver({
@@ -42,24 +45,33 @@ it('records one audit row per settled delivery, with its outcome', async () => {
     await eventually(
       async () => {
         const r = await client
-          .query('SELECT count(*)::int AS n FROM integrator_delivery_audit')
+          .query(
+            "SELECT count(*)::int AS n FROM delivery_log_deliveries WHERE state IN ('delivered', 'dead')",
+          )
           .catch(() => null);
         return r !== null && (r.rows[0] as { n: number }).n === messages.length;
       },
       30_000,
-      'audit rows',
+      'logged deliveries',
     );
     const rows = await client.query<{ outcome: string; n: number }>(
-      'SELECT outcome, count(*)::int AS n FROM integrator_delivery_audit GROUP BY outcome ORDER BY outcome',
+      'SELECT state AS outcome, count(*)::int AS n FROM delivery_log_deliveries GROUP BY state ORDER BY state',
     );
     expect(rows.rows).toEqual([
       { outcome: 'dead', n: 10 },
       { outcome: 'delivered', n: 40 },
     ]);
-    const ids = await client.query<{ event_id: string }>(
-      'SELECT DISTINCT event_id FROM integrator_delivery_audit',
-    );
+    const ids = await client.query<{ event_id: string }>('SELECT event_id FROM delivery_log_changes');
     expect(new Set(ids.rows.map((r) => r.event_id))).toEqual(new Set(a.requests.map((r) => r.id)));
+    // Every attempt counted on its delivery; the failed ones are steps of their own (with the 400).
+    const attempts = await client.query<{ n: number }>(
+      'SELECT sum(attempts)::int AS n FROM delivery_log_deliveries',
+    );
+    expect(attempts.rows[0]!.n).toBe(a.requests.length);
+    const failed = await client.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM delivery_log_steps WHERE kind = 'attempt' AND http_status = 400",
+    );
+    expect(failed.rows[0]!.n).toBe(10);
   } finally {
     await client.end().catch(() => {});
     await integrator.stop();

@@ -1,6 +1,7 @@
 /**
- * The HTTP surface: metrics names, health, per-customer state, admin auth, pause/resume, dead letters
- * listed and replayed, poison listing, bad input → 4xx naming the field.
+ * The HTTP surface: metrics names, health, per-customer state (behind a token, URL without credentials),
+ * admin auth, pause/resume, dead letters listed, replayed and discarded, poison listing, bad input → 4xx
+ * naming the field.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIntegrator } from '../../src/app.ts';
@@ -15,6 +16,8 @@ import { changeValue, keyOf, row } from '../harness/events.ts';
 import { SECRET_A } from './setup.ts';
 
 const TOKEN = 'test-admin-token-7f3a';
+const READ = 'test-read-token-0123456789';
+const auth = (t = TOKEN) => ({ authorization: `Bearer ${t}` });
 let receiver: Receiver;
 let integrator: Integrator;
 let source: HandSource;
@@ -31,8 +34,15 @@ beforeAll(async () => {
     brokers: ['127.0.0.1:1'],
     topic: 't',
     groupId: 'g',
-    customers: [{ id: 'customer-a', url: receiver.url, secret: SECRET_A }],
-    env: { ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'debug' },
+    // Credentials and a query string in the URL: never shown by the HTTP surface.
+    customers: [
+      {
+        id: 'customer-a',
+        url: receiver.url.replace('http://', 'http://user:pa55word@') + '?api_key=k3y',
+        secret: SECRET_A,
+      },
+    ],
+    env: { ADMIN_TOKEN: TOKEN, READ_TOKEN: READ, LOG_LEVEL: 'debug', DELIVERY_LOG: 'off' },
   });
   const cfg = loadConfig(env);
   if (!cfg.ok) throw new Error(cfg.problems.join('\n'));
@@ -88,9 +98,18 @@ describe('HTTP surface', () => {
     source.brokerUp = true;
   });
 
-  it('per-customer state', async () => {
-    const body = (await (await get('/customers')).json()) as { customers: Record<string, unknown>[] };
+  it('per-customer state, behind a token, with the URL stripped of credentials and query', async () => {
+    expect((await get('/customers')).status).toBe(401);
+    expect((await get('/customers', auth('wrong'))).status).toBe(401);
+    expect((await get('/customers/customer-a')).status).toBe(401);
+    const res = await get('/customers', auth(READ));
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain('pa55word');
+    expect(text).not.toContain('k3y');
+    const body = JSON.parse(text) as { customers: Record<string, unknown>[] };
     expect(body.customers[0]).toMatchObject({
+      url: `http://127.0.0.1:${receiver.port}/webhooks`,
       id: 'customer-a',
       paused: false,
       inflight: 0,
@@ -99,15 +118,24 @@ describe('HTTP surface', () => {
       breaker: 'closed',
       limits: { concurrency: 16, timeoutMs: 60_000 },
     });
-    expect((await get('/customers/nobody')).status).toBe(404);
+    expect((await get('/customers/nobody', auth())).status).toBe(404);
   });
 
-  it('admin endpoints refuse without the right bearer token', async () => {
+  it('admin endpoints refuse without the right bearer token; the read token may only read', async () => {
     expect((await post('/customers/customer-a/pause', undefined, null)).status).toBe(401);
     expect((await post('/customers/customer-a/pause', undefined, 'wrong')).status).toBe(401);
+    expect((await post('/customers/customer-a/pause', undefined, READ)).status).toBe(403);
+    expect((await post('/customers/customer-a/dead-letters/replay', {}, READ)).status).toBe(403);
     expect((await get('/customers/customer-a/dead-letters')).status).toBe(401);
+    expect((await get('/customers/customer-a/dead-letters', auth(READ))).status).toBe(200);
     expect((await get('/poison')).status).toBe(401);
     expect((await post('/customers/nobody/pause')).status).toBe(404);
+    expect(await (await get('/whoami', auth(READ))).json()).toEqual({ role: 'read' });
+    expect(await (await get('/whoami', auth())).json()).toEqual({ role: 'admin' });
+  });
+
+  it('metrics and health stay open', async () => {
+    for (const path of ['/metrics', '/healthz', '/readyz']) expect((await get(path)).status, path).toBe(200);
   });
 
   it('pause holds deliveries (accepted, not sent); resume sends them', async () => {
@@ -115,7 +143,9 @@ describe('HTTP surface', () => {
     await source.push(keyOf('PKG-H1'), changeValue(row('PKG-H1', 'customer-a', 'Package Posted', 0)));
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.requests).toHaveLength(0);
-    expect(((await (await get('/customers/customer-a')).json()) as { paused: boolean }).paused).toBe(true);
+    expect(((await (await get('/customers/customer-a', auth())).json()) as { paused: boolean }).paused).toBe(
+      true,
+    );
     expect((await post('/customers/customer-a/resume')).status).toBe(200);
     await receiver.waitFor(() => receiver.delivered().length === 1, 10_000, 'delivery after resume');
   });
@@ -149,6 +179,25 @@ describe('HTTP surface', () => {
       'replayed delivery',
     );
     expect((await integrator.store.listDeadLetters('customer-a', 0, 10)).total).toBe(0);
+  });
+
+  it('dead letters can be discarded for good', async () => {
+    mode = '400';
+    await source.push(keyOf('PKG-H4'), changeValue(row('PKG-H4', 'customer-a', 'Package Posted', 0)));
+    await eventually(
+      async () => (await integrator.store.listDeadLetters('customer-a', 0, 10)).total === 1,
+      10_000,
+      'dead letter',
+    );
+    mode = 'ok';
+    const [dl] = (await integrator.store.listDeadLetters('customer-a', 0, 10)).items;
+    const none = await post('/customers/customer-a/dead-letters/discard', { ids: [] });
+    expect(none.status).toBe(400);
+    expect(await none.json()).toMatchObject({ field: 'ids' });
+    const res = await post('/customers/customer-a/dead-letters/discard', { ids: [dl!.id] });
+    expect(await res.json()).toEqual({ discarded: 1 });
+    expect((await integrator.store.listDeadLetters('customer-a', 0, 10)).total).toBe(0);
+    expect(receiver.delivered().some((d) => d.body.data.package_id === 'PKG-H4')).toBe(false);
   });
 
   it('poison is listed for inspection', async () => {

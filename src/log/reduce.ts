@@ -1,0 +1,149 @@
+/**
+ * One batch of delivery events → the rows the log writes (pure). A delivery's steps within the batch are
+ * folded into one row of where it stands, so the usual accepted → sending → attempted → delivered is one
+ * insert, not four updates. Steps worth reading later (failed attempts, settlements other than
+ * `delivered`, parking that is not just overflow) are kept one by one; the successful attempt and the
+ * delivery are on the delivery's row (src/log/sql-store.ts shows them as its last steps).
+ *
+ * Where a delivery stands after each step:
+ *   accepted → pending      sending → in_flight     attempted → (unchanged; attempts + 1, last result)
+ *   parked → parked (why, due)                      delivered / dead / discarded / dropped → that
+ *   replayed → pending (replays + 1: allowed to leave `dead`)
+ */
+import type { ChangeRow, DeliveryRow, LogBatch, StepRow } from './port.ts';
+import type { LogRecord } from './wire.ts';
+
+/** Parking that says something about the customer; `capacity` and `slow` are the lane's bookkeeping. */
+const LOGGED_PARKING = new Set(['retry', 'breaker_open', 'paused', 'stopping']);
+
+export function reduce(records: readonly LogRecord[]): LogBatch {
+  const changes = new Map<string, ChangeRow>();
+  const deliveries = new Map<string, DeliveryRow>();
+  const steps: StepRow[] = [];
+
+  for (const r of records) {
+    if (r.record === 'change') {
+      if (changes.has(r.eventId)) continue;
+      changes.set(r.eventId, {
+        eventId: r.eventId,
+        packageId: r.packageId,
+        status: r.label,
+        type: r.type,
+        occurredAt: r.occurredAt,
+        seenAt: r.at,
+        topic: r.source.topic,
+        partition: r.source.partition,
+        offset: r.source.offset,
+        customers: r.customers,
+        body: r.body,
+      });
+      continue;
+    }
+    const key = `${r.eventId}\u0000${r.customer}`;
+    let d = deliveries.get(key);
+    if (!d) {
+      d = {
+        eventId: r.eventId,
+        customer: r.customer,
+        packageId: r.packageId,
+        status: r.label,
+        state: 'pending',
+        firstAt: r.at,
+        lastAt: r.at,
+        attempts: 0,
+        replays: 0,
+        lastResult: null,
+        lastHttpStatus: null,
+        lastError: null,
+        lastAttempt: null,
+        lastAttemptAt: null,
+        lastDurationMs: null,
+        parkedWhy: null,
+        dueAt: null,
+        deliveredAt: null,
+        endToEndMs: null,
+        deadAt: null,
+        deadReason: null,
+      };
+      deliveries.set(key, d);
+    }
+    d.lastAt = Math.max(d.lastAt, r.at);
+    const step = (kind: StepRow['kind'], more: Partial<StepRow> = {}): void => {
+      steps.push({
+        eventId: r.eventId,
+        customer: r.customer,
+        packageId: r.packageId,
+        kind,
+        at: r.at,
+        attempt: null,
+        result: null,
+        httpStatus: null,
+        durationMs: null,
+        detail: null,
+        ...more,
+      });
+    };
+    const moveTo = (state: DeliveryRow['state']): void => {
+      d.state = state;
+      d.parkedWhy = null;
+      d.dueAt = null;
+    };
+    switch (r.kind) {
+      case 'accepted':
+        moveTo('pending');
+        break;
+      case 'sending':
+        moveTo('in_flight');
+        break;
+      case 'attempted':
+        d.attempts += 1;
+        d.lastResult = r.result;
+        d.lastHttpStatus = r.httpStatus;
+        d.lastError = r.result === '2xx' ? null : r.detail;
+        d.lastAttempt = r.attempt;
+        d.lastAttemptAt = r.at;
+        d.lastDurationMs = r.durationMs;
+        // The successful attempt lives on the delivery's row (the store shows it as a step).
+        if (r.result !== '2xx')
+          step('attempt', {
+            attempt: r.attempt,
+            result: r.result,
+            httpStatus: r.httpStatus,
+            durationMs: r.durationMs,
+            detail: r.detail || null,
+          });
+        break;
+      case 'parked':
+        d.state = 'parked';
+        d.parkedWhy = r.why;
+        d.dueAt = r.dueAt;
+        if (LOGGED_PARKING.has(r.why)) step('parked', { detail: r.why });
+        break;
+      case 'delivered':
+        moveTo('delivered');
+        d.deliveredAt = r.at;
+        d.endToEndMs = r.endToEndMs;
+        break;
+      case 'dead':
+        moveTo('dead');
+        d.deadAt = r.at;
+        d.deadReason = r.reason;
+        step('dead', { attempt: r.attempts, detail: r.reason });
+        break;
+      case 'replayed':
+        moveTo('pending');
+        d.replays += 1;
+        step('replayed');
+        break;
+      case 'discarded':
+        moveTo('discarded');
+        step('discarded');
+        break;
+      case 'dropped':
+        moveTo('dropped');
+        step('dropped', { detail: 'partition moved to another integrator; it delivers this' });
+        break;
+    }
+  }
+  return { changes: [...changes.values()], deliveries: [...deliveries.values()], steps };
+}
