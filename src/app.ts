@@ -103,6 +103,12 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
     ...(deliveryLog ? [deliveryLog] : []),
     stream,
     stats,
+    {
+      change() {},
+      delivery(e) {
+        if (e.kind === 'parked') metrics.parked.inc({ customer: e.customer, reason: e.why });
+      },
+    },
   ];
   const observer = fanOut(observers, (err) => log.error({ err }, 'a delivery event listener failed'));
 

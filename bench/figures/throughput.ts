@@ -35,8 +35,8 @@ interface Bare {
 
 interface Rep {
   bare: Bare;
-  catchUp: { rate: number; cpuMsPerDelivery: number; seconds: number };
-  streaming: { rate: number; offered: number; cpuMsPerDelivery: number };
+  catchUp: { rate: number; cpuMsPerDelivery: number; seconds: number; parked: number };
+  streaming: { rate: number; offered: number; cpuMsPerDelivery: number; parked: number };
 }
 
 async function bareRun(world: World, requests: number): Promise<Bare> {
@@ -108,6 +108,7 @@ async function catchUp(world: World, events: number, tag: string, nodeArgs: stri
     const span = Math.max(1, times.at(-1)! - times[0]!);
     const cpuMs = ((await cpu(integrator)) - cpuAtFirst) * 1000;
     return {
+      parked: await integrator.metric('integrator_deliveries_parked_total'),
       rate: (events * 1000) / span,
       cpuMsPerDelivery: cpuMs / events,
       seconds: (lastAt - firstAt) / 1000,
@@ -140,6 +141,7 @@ async function streaming(world: World, rate: number, ms: number, tag: string) {
     }
     const cpu1 = await cpu(integrator);
     const stats = await producing.stop();
+    const parked = await integrator.metric('integrator_deliveries_parked_total');
     const delivered = points.at(-1)!.count;
     // The window's last 70 %: the first 30 % holds the assignment and the lane's ramp-up.
     const from = points.find((p) => p.t - t0 >= ms * 0.3) ?? points[0]!;
@@ -147,6 +149,7 @@ async function streaming(world: World, rate: number, ms: number, tag: string) {
     return {
       rate: last.t > from.t ? ((last.count - from.count) * 1000) / (last.t - from.t) : Number.NaN,
       offered: (stats.total * 1000) / (Date.now() - t0),
+      parked,
       cpuMsPerDelivery: ((cpu1 - cpu0) * 1000) / Math.max(1, delivered - points[0]!.count),
     };
   } finally {
@@ -204,6 +207,16 @@ export async function throughput(world: World, mode: BenchMode): Promise<FigureR
       target: { cmp: '>=', bound: 0.85 },
       targetText: '≥ 0.85',
       note: `${med(reps.map((x) => x.streaming.rate)).toFixed(0)} deliveries/s with ${med(reps.map((x) => x.streaming.offered)).toFixed(0)} events/s offered`,
+    },
+    {
+      figure: 'throughput',
+      metric: 'deliveries parked in the store, healthy customer (catch-up + streaming)',
+      samples: reps.map((x) => x.catchUp.parked + x.streaming.parked),
+      unit: '',
+      digits: 0,
+      target: { cmp: '<=', bound: 0 },
+      targetText: '= 0',
+      note: `catch-up ${med(reps.map((x) => x.catchUp.parked)).toFixed(0)}, streaming ${med(reps.map((x) => x.streaming.parked)).toFixed(0)} (integrator_deliveries_parked_total)`,
     },
     {
       figure: 'throughput',

@@ -110,6 +110,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Partitions whose store writes were refused because another integrator took them over.',
       registers,
     }),
+    parked: new Counter({
+      name: 'integrator_deliveries_parked_total',
+      help: 'Deliveries moved to the store, by customer and why (retry, slow, capacity, breaker_open, paused, behind).',
+      labelNames: ['customer', 'reason'],
+      registers,
+    }),
     commits: new Counter({
       name: 'integrator_offset_commits_total',
       help: 'Offset commits by result.',
