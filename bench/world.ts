@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -208,7 +208,9 @@ export async function launchIntegrator(launch: IntegratorLaunch): Promise<Integr
   let out = '';
   let assignedSeen = false;
   const assignWaiters: (() => void)[] = [];
+  const tee = process.env.BENCH_INTEGRATOR_LOG;
   const onData = (b: Buffer): void => {
+    if (tee) appendFileSync(tee, b);
     out = (out + b.toString()).slice(-200_000);
     if (!assignedSeen && /"assigned":\["[^\n]*partition assignment/.test(out)) {
       assignedSeen = true;

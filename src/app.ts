@@ -20,7 +20,9 @@ import { createLogger, safeUrl } from './observe/logger.ts';
 import type { Logger } from './observe/logger.ts';
 import { createHttpServer } from './observe/http.ts';
 import type { Pipeline } from './pipeline.ts';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createCore } from './core.ts';
+import { ProcessLoad } from './lanes/process-load.ts';
 import type { DeliveryObserver } from './observe/delivery-events.ts';
 import { fanOut } from './observe/delivery-events.ts';
 import { DeliveryLog } from './log/delivery-log.ts';
@@ -112,7 +114,9 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
   ];
   const observer = fanOut(observers, (err) => log.error({ err }, 'a delivery event listener failed'));
 
+  const processLoad = new ProcessLoad();
   const core = createCore({
+    processBusy: () => processLoad.busy,
     config,
     source,
     store,
@@ -148,6 +152,7 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
 
   let stopped = false;
   let address = '';
+  let stopSampling = () => {};
 
   return {
     lanes,
@@ -180,6 +185,16 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
         if (verdict.refuse) throw new UnsafeStoreError(verdict.refuse);
       }
       deliveryLog?.start();
+      stopSampling = sampleEventLoop(processLoad, (u, changed) => {
+        metrics.eventLoopUtilization.set(u);
+        if (changed)
+          log.info(
+            { event: 'process_load', mode: processLoad.mode, utilization: Number(u.toFixed(2)) },
+            processLoad.busy
+              ? 'the integrator is short of CPU: lanes keep a healthy backlog in Kafka'
+              : 'the integrator has CPU to spare again',
+          );
+      });
       address = await http.listen({ port: config.http.port, host: config.http.host });
       await core.start();
       log.info({ http: address, console: `${address}/console` }, 'integrator started');
@@ -189,11 +204,38 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
       stopped = true;
       log.info('integrator stopping: no new fetches; settling in-flight work');
       await core.stop().catch((err: unknown) => log.warn({ err }, 'stopping the consumer failed'));
+      stopSampling();
       stream.close();
       await http.close();
       await deliveryLog?.close();
       await store.close();
       log.info('integrator stopped');
     },
+  };
+}
+
+/** Feeds the event loop's utilization and delay, once a second, to the lanes' judgment of the process's load. */
+function sampleEventLoop(
+  load: ProcessLoad,
+  report: (utilization: number, changed: boolean) => void,
+): () => void {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  let last = performance.eventLoopUtilization();
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const u = Math.min(1, Math.max(0, performance.eventLoopUtilization(now, last).utilization));
+    last = now;
+    // The histogram counts the sampling timer's own resolution: what is beyond it is lateness.
+    const lateMs = Math.max(0, delay.percentile(50) / 1e6 - 10);
+    delay.reset();
+    const before = load.mode;
+    load.sample(u, lateMs);
+    report(u, load.mode !== before);
+  }, 1000);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    delay.disable();
   };
 }

@@ -32,6 +32,8 @@ export interface CoreDeps {
   observer: DeliveryObserver;
   random?: () => number;
   onFatal?: (err: Error) => void;
+  /** Is the process's event loop saturated (`lanes/process-load.ts`)? Default: never. */
+  processBusy?: () => boolean;
 }
 
 export interface Core {
@@ -58,6 +60,7 @@ export function createCore(deps: CoreDeps): Core {
         clock,
         random: deps.random,
         parkAfterMs: config.parkAfterMs,
+        processBusy: deps.processBusy,
         onFenced: (shard, generation) => pipeline?.onFenced(shard, generation),
         sender: deps.sender(customer),
       }),

@@ -35,8 +35,8 @@ interface Bare {
 
 interface Rep {
   bare: Bare;
-  catchUp: { rate: number; cpuMsPerDelivery: number; seconds: number; parked: number };
-  streaming: { rate: number; offered: number; cpuMsPerDelivery: number; parked: number };
+  catchUp: { rate: number; cpuMsPerDelivery: number; seconds: number; parked: number; why: string };
+  streaming: { rate: number; offered: number; cpuMsPerDelivery: number; parked: number; why: string };
 }
 
 async function bareRun(world: World, requests: number): Promise<Bare> {
@@ -109,6 +109,7 @@ async function catchUp(world: World, events: number, tag: string, nodeArgs: stri
     const cpuMs = ((await cpu(integrator)) - cpuAtFirst) * 1000;
     return {
       parked: await integrator.metric('integrator_deliveries_parked_total'),
+      why: await parkedWhy(integrator),
       rate: (events * 1000) / span,
       cpuMsPerDelivery: cpuMs / events,
       seconds: (lastAt - firstAt) / 1000,
@@ -116,6 +117,16 @@ async function catchUp(world: World, events: number, tag: string, nodeArgs: stri
   } finally {
     await integrator.stop();
   }
+}
+
+/** Parked deliveries by reason, e.g. "slow 120, capacity 3000" (empty when none). */
+async function parkedWhy(integrator: IntegratorProcess): Promise<string> {
+  const out: string[] = [];
+  for (const why of ['slow', 'capacity', 'retry', 'breaker_open', 'paused']) {
+    const n = await integrator.metric('integrator_deliveries_parked_total', `reason="${why}"`);
+    if (n > 0) out.push(`${why} ${n}`);
+  }
+  return out.join(', ');
 }
 
 /** Events produced at `rate`/s for `ms`; deliveries/s over the window's last 70 %. */
@@ -142,6 +153,7 @@ async function streaming(world: World, rate: number, ms: number, tag: string) {
     const cpu1 = await cpu(integrator);
     const stats = await producing.stop();
     const parked = await integrator.metric('integrator_deliveries_parked_total');
+    const why = await parkedWhy(integrator);
     const delivered = points.at(-1)!.count;
     // The window's last 70 %: the first 30 % holds the assignment and the lane's ramp-up.
     const from = points.find((p) => p.t - t0 >= ms * 0.3) ?? points[0]!;
@@ -150,6 +162,7 @@ async function streaming(world: World, rate: number, ms: number, tag: string) {
       rate: last.t > from.t ? ((last.count - from.count) * 1000) / (last.t - from.t) : Number.NaN,
       offered: (stats.total * 1000) / (Date.now() - t0),
       parked,
+      why,
       cpuMsPerDelivery: ((cpu1 - cpu0) * 1000) / Math.max(1, delivered - points[0]!.count),
     };
   } finally {
@@ -171,7 +184,7 @@ export async function throughput(world: World, mode: BenchMode): Promise<FigureR
       const st = await streaming(world, Math.round(bare.rate * 1.5), s.streamMs, `r${r}`);
       reps.push({ bare, catchUp: cu, streaming: st });
       mode.log(
-        `throughput rep ${r + 1}/${s.reps}: bare ${bare.rate.toFixed(0)}/s (${bare.cpuMsPerRequest.toFixed(3)} ms CPU/request); catch-up ${cu.rate.toFixed(0)}/s = ${(cu.rate / bare.rate).toFixed(3)} (${cu.cpuMsPerDelivery.toFixed(3)} ms CPU/delivery, ${cu.seconds.toFixed(1)} s); streaming ${st.rate.toFixed(0)}/s of ${st.offered.toFixed(0)}/s offered = ${(st.rate / bare.rate).toFixed(3)}`,
+        `throughput rep ${r + 1}/${s.reps}: bare ${bare.rate.toFixed(0)}/s (${bare.cpuMsPerRequest.toFixed(3)} ms CPU/request); catch-up ${cu.rate.toFixed(0)}/s = ${(cu.rate / bare.rate).toFixed(3)} (${cu.cpuMsPerDelivery.toFixed(3)} ms CPU/delivery, ${cu.seconds.toFixed(1)} s); streaming ${st.rate.toFixed(0)}/s of ${st.offered.toFixed(0)}/s offered = ${(st.rate / bare.rate).toFixed(3)}; parked: catch-up ${cu.why || 0}; streaming ${st.why || 0}`,
       );
     }
     if (mode.profileDir) {

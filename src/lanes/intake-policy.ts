@@ -10,7 +10,10 @@
  *
  * The rate is Little's law: concurrency ÷ latency, where the latency is the recent average and at least
  * the age of the oldest request still out (a customer that has not answered for 20 s is not fast, whatever
- * it did before), capped by the customer's `ratePerSecond`.
+ * it did before), capped by the customer's `ratePerSecond`. While the process itself is saturated
+ * (`process-load.ts`) latencies measure the process, not the customer: a lane whose oldest request out is
+ * younger than PARK_AFTER_MS is then healthy, and its queued heads are not parked for their age
+ * either: parking would add work to a saturated process and make every lane look slower still.
  */
 import type { LaneMode } from './lane-mode.ts';
 
@@ -46,11 +49,27 @@ export interface LaneLoad {
   concurrency: number;
   /** Deliveries the lane can send within PARK_AFTER_MS at its rate. */
   drainable: number;
+  /** The process's event loop is saturated (`process-load.ts`). */
+  processBusy: boolean;
+  /** Age of the oldest request out (0 when none). */
+  oldestOutMs: number;
+  parkAfterMs: number;
+  /** The lane's settled judgment (`HealthJudge`, `health.ts`); null: judge by this instant alone. */
+  verdict: 'healthy' | 'unhealthy' | null;
 }
 
-/** Can the lane send a full memory within PARK_AFTER_MS? Then a full lane makes fetching wait. */
+/**
+ * Can the lane send a full memory within PARK_AFTER_MS, judging by this instant? While the process is
+ * saturated, the latency it sees is its own: a lane with no request out for PARK_AFTER_MS is healthy.
+ */
+export function healthyNow(load: LaneLoad): boolean {
+  if (load.drainable >= load.cap) return true;
+  return load.processBusy && load.oldestOutMs < load.parkAfterMs;
+}
+
+/** Is the lane healthy (then a full lane makes fetching wait, and nothing is parked for capacity)? */
 export function healthy(load: LaneLoad): boolean {
-  return load.drainable >= load.cap;
+  return load.verdict === null ? healthyNow(load) : load.verdict === 'healthy';
 }
 
 /** What the lane keeps in memory before it parks new work: what it can drain in time, within [concurrency, cap]. */
@@ -100,6 +119,8 @@ export function chooseMoves(
 ): { key: string; why: MoveReason }[] {
   if (load.mode === 'held' || load.mode === 'stopping' || load.mode === 'stopped') return [];
   const cutoff = now - parkAfterMs;
+  // A healthy lane of a saturated process: its queued heads wait for the process, not for the customer.
+  const waitingOnProcess = load.processBusy && healthy(load);
   const out: { key: string; why: MoveReason }[] = [];
   const rest: PackageView[] = [];
   let held = load.held;
@@ -113,7 +134,7 @@ export function chooseMoves(
     } else if (load.mode === 'open') take(p, 'breaker_open');
     else if (load.mode === 'paused') take(p, 'paused');
     else if (p.retryAt !== null) take(p, 'retry');
-    else if (p.headSeenAt <= cutoff) take(p, 'slow');
+    else if (p.headSeenAt <= cutoff && !waitingOnProcess) take(p, 'slow');
     else rest.push(p);
   }
   const limit = budget(load);

@@ -23,6 +23,8 @@ export interface LaneDeps {
   parkAfterMs?: number;
   /** How often the parked count is read from the store (the gauge, work parked by others). Default 1000 ms. */
   refreshMs?: number;
+  /** Is the process's event loop saturated (`process-load.ts`)? Default: never. */
+  processBusy?: () => boolean;
   /** Another process owns this shard now (a store write was refused): its work here was dropped. */
   onFenced?: (shard: string, ownerGeneration: number | null) => void;
 }

@@ -25,7 +25,8 @@ import { safeUrl } from '../observe/logger.ts';
 import { BREAKER_GAUGE, Breaker } from './breaker.ts';
 import { ModeMachine } from './lane-mode.ts';
 import type { LaneMode } from './lane-mode.ts';
-import { DrainRate, budget, saturated } from './intake-policy.ts';
+import { DrainRate, budget, healthyNow, saturated } from './intake-policy.ts';
+import { HealthJudge } from './health.ts';
 import type { LaneLoad } from './intake-policy.ts';
 import { LatencyWindow } from './latency-window.ts';
 import { ParkedWork } from './parked-work.ts';
@@ -48,6 +49,7 @@ export class Lane {
   private readonly mode: ModeMachine;
   private readonly breaker: Breaker;
   private readonly rate: DrainRate;
+  private readonly health: HealthJudge;
   private readonly latency = new LatencyWindow(1024);
   private readonly link: StoreLink;
   private readonly parked = new ParkedWork();
@@ -70,6 +72,7 @@ export class Lane {
     this.parkAfterMs = deps.parkAfterMs ?? 2000;
     this.breaker = new Breaker(this.cfg.breaker);
     this.rate = new DrainRate(this.cfg.concurrency, this.cfg.ratePerSecond);
+    this.health = new HealthJudge(this.parkAfterMs / 2);
     this.mode = new ModeMachine((from, to) => this.modeChanged(from, to));
     this.link = new StoreLink({
       customer: this.id,
@@ -186,14 +189,21 @@ export class Lane {
   }
 
   private load(): LaneLoad {
-    const perSecond = this.rate.perSecond(this.dispatch.oldestOutMs(this.clock.now()));
-    return {
+    const oldestOutMs = this.dispatch.oldestOutMs(this.clock.now());
+    const perSecond = this.rate.perSecond(oldestOutMs);
+    const load: LaneLoad = {
       mode: this.mode.mode,
       held: this.held,
       cap: this.cfg.maxInMemory,
       concurrency: this.cfg.concurrency,
       drainable: (perSecond * this.parkAfterMs) / 1000,
+      processBusy: this.deps.processBusy?.() ?? false,
+      oldestOutMs,
+      parkAfterMs: this.parkAfterMs,
+      verdict: null,
     };
+    load.verdict = this.health.observe(healthyNow(load), this.clock.now());
+    return load;
   }
 
   /**

@@ -63,6 +63,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: LATENCY_BUCKETS,
       registers,
     }),
+    eventLoopUtilization: new Gauge({
+      name: 'integrator_event_loop_utilization',
+      help: 'Share of the last second the event loop was busy; at 0.9 and above the integrator is the bottleneck and lanes keep a healthy backlog in Kafka.',
+      registers,
+    }),
     inflight: new Gauge({
       name: 'integrator_inflight_requests',
       help: 'HTTP requests in flight.',

@@ -15,6 +15,10 @@ const load = (over: Partial<LaneLoad> = {}): LaneLoad => ({
   cap: 1000,
   concurrency: 16,
   drainable: 5000,
+  processBusy: false,
+  oldestOutMs: 0,
+  parkAfterMs: 2000,
+  verdict: null,
   ...over,
 });
 
@@ -45,6 +49,56 @@ describe('intake decisions', () => {
     ['paused: store', { mode: 'paused' }, true, 1000, false, 'store'],
     ['held for a rebalance: memory', { mode: 'held', drainable: 1 }, false, 16, false, 'memory'],
     ['held and full: waits', { mode: 'held', held: 1000, drainable: 1 }, false, 16, true, 'memory'],
+    // The process is saturated: latencies are its own, so a lane with young requests keeps its backlog in
+    // Kafka (fetching waits) instead of parking it, which would add work to the process.
+    [
+      'process busy, young requests, full: waits',
+      { processBusy: true, drainable: 300, held: 1000, oldestOutMs: 120 },
+      true,
+      300,
+      true,
+      'memory',
+    ],
+    [
+      'process busy, over budget: memory',
+      { processBusy: true, drainable: 300, held: 400, oldestOutMs: 1999 },
+      true,
+      300,
+      false,
+      'memory',
+    ],
+    [
+      'process busy, a request out for PARK_AFTER_MS: slow, parks',
+      { processBusy: true, drainable: 20, held: 20, oldestOutMs: 2000 },
+      false,
+      20,
+      false,
+      'store',
+    ],
+    [
+      'a settled verdict overrides the instant: still healthy (a doubt within its grace)',
+      { drainable: 20, held: 1000, verdict: 'healthy' },
+      true,
+      20,
+      true,
+      'memory',
+    ],
+    [
+      'a settled verdict overrides the instant: still unhealthy (recovering within its grace)',
+      { drainable: 5000, held: 1000, verdict: 'unhealthy' },
+      false,
+      1000,
+      false,
+      'store',
+    ],
+    [
+      'process calm, same young requests: parks beyond what it drains',
+      { processBusy: false, drainable: 300, held: 400, oldestOutMs: 120 },
+      false,
+      300,
+      false,
+      'store',
+    ],
   ])('%s', (_name, over, h, b, s, place) => {
     const l = load(over);
     expect([healthy(l), budget(l), saturated(l), placeNew(l)]).toEqual([h, b, s, place]);
@@ -102,6 +156,26 @@ describe('chooseMoves: which memory packages go to the store', () => {
       [pkg('a', { size: 2000 })],
       { held: 2000 },
       [],
+    ],
+    [
+      'process busy, healthy lane: neither capacity moves nor old queued heads (they wait for the process)',
+      [pkg('young', { size: 10, newestSeenAt: 9_900, headSeenAt: 9_900 }), pkg('stale', { headSeenAt: 1 })],
+      { drainable: 16, held: 30, processBusy: true, oldestOutMs: 100 },
+      [],
+    ],
+    [
+      'process busy, but a request out for long: the customer is slow, old heads and capacity go',
+      [
+        pkg('out', { outSince: 7_000 }),
+        pkg('young', { size: 10, newestSeenAt: 9_900, headSeenAt: 9_900 }),
+        pkg('stale', { headSeenAt: 1 }),
+      ],
+      { drainable: 16, held: 30, processBusy: true, oldestOutMs: 2_000 },
+      [
+        ['out', 'slow'],
+        ['stale', 'slow'],
+        ['young', 'capacity'],
+      ],
     ],
   ])('%s', (_name, pkgs, over, expected) => {
     const moves = chooseMoves(pkgs, load(over), now, 2000);
