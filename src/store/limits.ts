@@ -126,6 +126,15 @@ export function checkLimitsRequest(req: LimitsRequest, now: number): void {
   if (typeof req.wantProbe !== 'boolean') fail('wantProbe must be a boolean');
 }
 
+/** Throws a clear error for a pause that is not `{ reason: string | null, at: time }` or null. */
+export function checkPaused(paused: Paused): void {
+  if (paused === null) return;
+  if (typeof paused !== 'object' || !Number.isFinite(paused.at))
+    throw new Error('pause: `at` must be a finite time');
+  if (paused.reason !== null && typeof paused.reason !== 'string')
+    throw new Error('pause: `reason` must be a string or null');
+}
+
 /** The one place the breaker's mode changes. */
 function setMode(b: SharedBreakerState, next: BreakerMode): void {
   const legal =

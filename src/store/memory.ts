@@ -16,7 +16,7 @@ import type {
   TrimListener,
 } from './port.ts';
 import { DEFAULT_LIMITS, StaleEpochError, replayed } from './port.ts';
-import { decideLimits, releaseLimitsState, viewLimits } from './limits.ts';
+import { checkPaused, decideLimits, releaseLimitsState, viewLimits } from './limits.ts';
 import type { LimitsState, Paused } from './limits.ts';
 
 interface Shard {
@@ -238,6 +238,7 @@ export class MemoryRetryStore implements RetryStore {
   }
 
   async setPaused(customer: string, paused: Paused): Promise<void> {
+    checkPaused(paused);
     if (paused) this.pauses.set(customer, { reason: paused.reason, at: paused.at });
     else this.pauses.delete(customer);
   }
