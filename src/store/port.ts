@@ -168,7 +168,11 @@ export interface RetryStore {
   listPoison(offset: number, limit: number): Promise<{ total: number; items: PoisonRecord[] }>;
   /** What a crash of the store could lose (read from its settings). */
   durability(): Promise<Durability>;
-  /** Report and renew this holder's share of a customer's limits (see `LimitsRequest`). */
+  /**
+   * Report and renew this holder's share of a customer's limits (see `LimitsRequest`). With nothing stored
+   * for the customer yet, the grant is min(want, concurrency) permits, a full bucket, a closed breaker.
+   * Throws a clear error for a malformed request (and changes nothing).
+   */
   syncLimits(req: LimitsRequest, now: number): Promise<LimitsGrant>;
   /** The holder stops (shutdown): its permits and any probe it held come back at once. */
   releaseLimits(customer: string, holder: string, now: number): Promise<void>;
@@ -217,19 +221,33 @@ export interface LimitsRequest {
   inUse: number;
   /** Rate tokens asked for now (0 without a rate limit or without ready heads). */
   tokens: number;
-  /** Tokens granted earlier and not used: back into the bucket. */
+  /** Tokens granted earlier and not used (at most those): back into the bucket, up to its capacity. */
   unusedTokens: number;
-  /** Answers since the last sync that count for the breaker: endpoint failures, and the others. */
+  /**
+   * Answers since the last sync that count for the breaker: endpoint failures, and the others (not the
+   * probe's: that goes in `probe`). Added to the window together, the threshold checked once per sync;
+   * ignored while the shared breaker is open or half-open.
+   */
   failures: number;
   successes: number;
-  /** How the half-open probe this holder held ended, if it did. */
+  /**
+   * How the half-open probe this holder held ended, if it did. Only the probe's holder ends it: a report
+   * from a holder that does not hold it (its lease ended, or it was released) changes nothing.
+   */
   probe: 'ok' | 'failed' | 'abandoned' | null;
-  /** The holder has a head ready and would send the half-open probe. */
+  /**
+   * The holder has a head ready and would send the half-open probe. A holder granted the probe keeps it
+   * until it reports how it ended; one that will not send it after all reports 'abandoned'.
+   */
   wantProbe: boolean;
 }
 
 export interface LimitsGrant {
-  /** The holder may have this many requests out (≥ its `inUse`; the holders' sum ≤ `concurrency`). */
+  /**
+   * The holder may have this many requests out: ≥ its `inUse`; the holders' sum ≤ `concurrency` (after a
+   * lowered `concurrency`, once the requests out above it have finished). While another holder is starved,
+   * at most the fair share (concurrency ÷ holders that want permits, at least 1) beyond `inUse`.
+   */
   permits: number;
   /** Rate tokens granted now (Infinity-free: without a rate limit it equals `tokens` asked). */
   tokens: number;
@@ -248,7 +266,7 @@ export interface LimitsGrant {
 }
 
 export interface LimitsView {
-  /** Live holders (lease not expired): permits held and requests out, as last reported. */
+  /** Live holders (lease not expired), by holder id: permits held and requests out, as last reported. */
   holders: { holder: string; permits: number; inUse: number; expiresAt: number }[];
   /** Tokens in the bucket now (null without a rate limit known to the store). */
   tokens: number | null;
