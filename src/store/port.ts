@@ -246,7 +246,7 @@ export interface LimitsGrant {
   /**
    * The holder may have this many requests out: ≥ its `inUse`; the holders' sum ≤ `concurrency` (after a
    * lowered `concurrency`, once the requests out above it have finished). While another holder is starved,
-   * at most the fair share (concurrency ÷ holders that want permits, at least 1) beyond `inUse`.
+   * at most the fair share (concurrency ÷ holders that want permits, at least 1), or `inUse` if more.
    */
   permits: number;
   /** Rate tokens granted now (Infinity-free: without a rate limit it equals `tokens` asked). */
