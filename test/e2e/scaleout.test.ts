@@ -153,13 +153,16 @@ it('three integrators share concurrency and rate limits; one SIGKILLed, a fourth
     groupId,
     redisUrl: redis.url,
     customers: [
-      { id: 'customer-a', url: a.url, secret: SECRET_A, concurrency: A_CONCURRENCY },
+      // A short timeout keeps the lease short (it outlasts the longest request), so the victim's share of
+      // the permits comes back within seconds, not after the default 60 s timeout.
+      { id: 'customer-a', url: a.url, secret: SECRET_A, concurrency: A_CONCURRENCY, timeoutMs: 5000 },
       {
         id: 'customer-b',
         url: b.url,
         secret: SECRET_B,
         concurrency: B_CONCURRENCY,
         ratePerSecond: B_RATE,
+        timeoutMs: 5000,
       },
       { id: 'customer-c', url: c.url, secret: SECRET_C, concurrency: C_CONCURRENCY },
     ],
