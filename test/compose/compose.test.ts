@@ -123,6 +123,8 @@ describe('docker-compose.yml', () => {
     expect(nginx).toContain(`proxy_pass http://${upstream?.[1]};`);
     expect(nginx).toMatch(/^\s*listen 8080;/m);
     expect(publishedPorts(proxy)).toEqual([18080]);
+    // k6 compares the integrator's metrics before and after a run: both from the replica the proxy keeps.
+    expect(service('k6').environment?.INTEGRATOR_URL).toBe('http://integrator-proxy:8080');
     // The live stream goes through unbuffered.
     expect(nginx).toMatch(/proxy_buffering off;/);
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
