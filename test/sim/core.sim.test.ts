@@ -42,7 +42,7 @@ describe('simulation of the delivery core', () => {
           if (found.length > 0) {
             throw new Error(
               `${found.length} violation(s):\n  ${found.slice(0, 12).join('\n  ')}\n` +
-                `trace (last lines):\n${world.trace.slice(-80).join('\n')}`,
+                `trace (last lines):\n${world.trace.slice(-Number(process.env.SIM_TRACE ?? 80)).join('\n')}`,
             );
           }
         }),

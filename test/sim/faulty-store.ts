@@ -10,6 +10,8 @@ import type { RetryStore } from '../../src/store/port.ts';
 export interface StoreWeather {
   /** Writes fail with an error reply. */
   refuseWrites: boolean;
+  /** Calls on the shared limits fail (a fault of their own: the lanes must stop sending when it lasts). */
+  refuseLimits: boolean;
   /** Every call is answered this much later. */
   stallMs: number;
 }
@@ -25,6 +27,9 @@ const WRITES = new Set([
   'discardDeadLetters',
   'recordPoison',
 ]);
+
+/** The shared limits: writes too (refused with the others), and refused on their own by `refuseLimits`. */
+const LIMITS = new Set(['syncLimits', 'releaseLimits', 'setPaused']);
 
 export function processStore(
   inner: RetryStore,
@@ -44,6 +49,10 @@ export function processStore(
       return (...args: unknown[]) => {
         if (!alive()) return never;
         const call = async () => {
+          if ((weather.refuseWrites || weather.refuseLimits) && LIMITS.has(name)) {
+            trace(`store.${name} REFUSED`);
+            throw new Error('OOM command not allowed when used memory > maxmemory');
+          }
           if (weather.refuseWrites && WRITES.has(name)) {
             if (WRITES.has(name)) trace(`store.${name} REFUSED ${describe(args)}`);
             throw new Error('OOM command not allowed when used memory > maxmemory');
@@ -55,7 +64,8 @@ export function processStore(
               if ((err as { code?: string }).code === 'STALE_EPOCH') onStale();
               throw err;
             });
-          if (WRITES.has(name)) trace(`store.${name} ok ${describe(args)} → ${describe([res])}`);
+          if (WRITES.has(name) || LIMITS.has(name))
+            trace(`store.${name} ok ${describe(args)} → ${describe([res])}`);
           return res;
         };
         const stall = weather.stallMs;

@@ -3,7 +3,8 @@
  * 1–3 customers with small limits (so that parking, back-pressure and the breaker all happen), 1–3
  * partitions, packages with up to 4 statuses produced in order, a few poison records, and faults —
  * crashes, graceful stops and second members (rebalances, with stale owners), store error replies and
- * stalls, customers turning slow, failing or hanging, operator pauses.
+ * stalls, limits syncs refused (lanes must stop sending when their lease runs out), customers turning
+ * slow, failing or hanging, operator pauses; leases from short (300 ms) to the default.
  */
 import fc from 'fast-check';
 import type { Behaviour } from './customers.ts';
@@ -110,6 +111,14 @@ const fault = (customers: number): fc.Arbitrary<Fault> => {
     {
       arbitrary: fc.record({
         at,
+        kind: fc.constant('limitsDown' as const),
+        forMs: fc.integer({ min: 50, max: 8000 }),
+      }),
+      weight: 1,
+    },
+    {
+      arbitrary: fc.record({
+        at,
         kind: fc.constant('behaviour' as const),
         customer: fc.integer({ min: 0, max: customers - 1 }),
         behaviour: behaviour(STEPS),
@@ -146,6 +155,7 @@ export const schedules: fc.Arbitrary<Schedule> = fc.integer({ min: 1, max: 3 }).
       fc.integer({ min: 0, max: 1500 }),
       fc.integer({ min: 0, max: 300 }),
     ),
+    leaseMs: fc.oneof(fc.constant(6000), fc.integer({ min: 300, max: 3000 })),
     customers: fc.tuple(...Array.from({ length: n }, (_, i) => customer(i, STEPS))),
     records: records(n),
     // Faults of every kind, plus membership churn: a second member joining, members crashing, stopping and

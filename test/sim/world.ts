@@ -51,6 +51,7 @@ export type Fault =
   | { at: number; kind: 'crash' | 'start' | 'stop'; who: 0 | 1 }
   | { at: number; kind: 'storeDown'; forMs: number }
   | { at: number; kind: 'storeStall'; forMs: number; stallMs: number }
+  | { at: number; kind: 'limitsDown'; forMs: number }
   | { at: number; kind: 'behaviour'; customer: number; behaviour: Behaviour }
   | { at: number; kind: 'pause'; customer: number; forMs: number };
 
@@ -63,6 +64,8 @@ export interface Schedule {
   generations: boolean;
   /** Longest a member takes to hear of a rebalance (a stale owner keeps working meanwhile). */
   maxNoticeMs: number;
+  /** The lease on the shared limits (stretched by the lanes for long timeouts). */
+  leaseMs: number;
   customers: CustomerSpec[];
   records: RecordSpec[];
   faults: Fault[];
@@ -88,7 +91,7 @@ export class World {
   readonly ledger = new Ledger();
   readonly store: MemoryRetryStore;
   readonly broker: SimBroker;
-  readonly weather: StoreWeather = { refuseWrites: false, stallMs: 0 };
+  readonly weather: StoreWeather = { refuseWrites: false, refuseLimits: false, stallMs: 0 };
   readonly customers: SimCustomer[];
   readonly expected = new Set<string>();
   readonly excused = new Set<string>();
@@ -136,7 +139,7 @@ export class World {
 
   note(line: string): void {
     this.trace.push(`${String(this.clock.now() - 1_800_000_000_000).padStart(7)} ${line}`);
-    if (this.trace.length > 400) this.trace.shift();
+    if (this.trace.length > Number(process.env.SIM_TRACE ?? 400)) this.trace.shift();
   }
 
   // ── records ──
@@ -231,6 +234,10 @@ export class World {
         delivery: (e) => this.observed(slot, consumer, e),
       },
       random: rng(this.schedule.seed ^ (slot + 1) ^ this.clock.now()),
+      holder: `process-${slot}@${this.clock.now()}`,
+      leaseMs: this.schedule.leaseMs,
+      // The memory store answers at once: a stalled answer's tokens are given back, so the rate is exact.
+      tokenFreshMs: 0,
     });
     this.slots[slot] = proc;
     this.note(`start process ${slot}`);
@@ -322,7 +329,7 @@ export class World {
     const s = this.schedule;
     this.startProcess(0);
     for (const r of s.records) this.clock.after(r.at, () => this.produce(r));
-    const weatherUntil = { down: 0, stall: 0 };
+    const weatherUntil = { down: 0, stall: 0, limits: 0 };
     for (const f of s.faults) {
       this.clock.after(f.at, () => {
         if (f.kind === 'crash') this.crash(f.who);
@@ -341,6 +348,13 @@ export class World {
           weatherUntil.stall = Math.max(weatherUntil.stall, this.clock.now() + f.forMs);
           this.clock.after(f.forMs, () => {
             if (this.clock.now() >= weatherUntil.stall) this.weather.stallMs = 0;
+          });
+        } else if (f.kind === 'limitsDown') {
+          this.note(`store refuses limits syncs for ${f.forMs} ms`);
+          this.weather.refuseLimits = true;
+          weatherUntil.limits = Math.max(weatherUntil.limits, this.clock.now() + f.forMs);
+          this.clock.after(f.forMs, () => {
+            if (this.clock.now() >= weatherUntil.limits) this.weather.refuseLimits = false;
           });
         } else if (f.kind === 'behaviour') {
           this.note(`customer ${f.customer} behaviour changes`);
@@ -413,8 +427,16 @@ export class World {
     }
   }
 
+  /** The operator's pause, through one running process (the others see it at their next sync). */
   private setPaused(customer: number, paused: boolean): void {
-    for (const p of this.slots) if (p?.alive) p.core.lanes[customer]!.setPaused(paused);
+    const p = this.slots.find((x) => x?.alive);
+    const done = p
+      ? p.core.lanes[customer]!.setPaused(paused, 'simulated operator')
+      : this.store.setPaused(this.schedule.customers[customer]!.id, paused ? { reason: null, at: 0 } : null);
+    void done.then(
+      () => this.note(`customer ${customer} ${paused ? 'paused' : 'resumed'}`),
+      () => this.note(`customer ${customer} ${paused ? 'pause' : 'resume'} refused by the store`),
+    );
   }
 
   /**
