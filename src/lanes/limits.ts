@@ -97,6 +97,8 @@ export class LaneLimits {
   private probeOut = false;
   private pausedNow: Paused = null;
   private holdersNow = 0;
+  /** Requests answered since the last sync: above the fair share, their slots wait for the store's word. */
+  private freed = 0;
   /** Reports since the last sync. */
   private failures = 0;
   private successes = 0;
@@ -146,10 +148,20 @@ export class LaneLimits {
   mayStart(now: number, out: number): boolean {
     if (this.current !== 'leased' || now + this.x.cfg.timeoutMs + this.marginMs >= this.sendUntil)
       return false;
-    if (out >= Math.min(this.permits, this.frozenAt ?? Infinity, this.x.cfg.concurrency)) return false;
+    if (out >= this.cap()) return false;
     if (this.shared === 'open') return false;
     if (this.shared === 'half-open' && (!this.probeHeld || this.probeOut)) return false;
     return this.x.cfg.ratePerSecond === null || this.tokens >= 1;
+  }
+
+  /**
+   * Requests this holder may have out. While others hold permits too, a slot freed above the fair share
+   * is not refilled before the next sync: the store can take back only permits not in use.
+   */
+  private cap(): number {
+    const fair = Math.max(1, Math.floor(this.x.cfg.concurrency / Math.max(1, this.holdersNow)));
+    const keep = this.holdersNow > 1 ? Math.max(fair, this.permits - this.freed) : Infinity;
+    return Math.min(this.permits, this.frozenAt ?? Infinity, this.x.cfg.concurrency, keep);
   }
 
   /** A request starts (after `mayStart`); returns whether it is the half-open probe. */
@@ -164,6 +176,7 @@ export class LaneLimits {
 
   /** A request was answered. `failure`: it counts against the endpoint. */
   finish(_now: number, failure: boolean, probe: boolean): void {
+    this.freed += 1;
     if (probe) {
       this.probeOut = false;
       this.probeHeld = false;
@@ -221,6 +234,7 @@ export class LaneLimits {
         out < this.permits
       )
         soon(this.nextTokenAt ?? (this.lastAsked.tokens > 0 ? this.lastSentAt + UNMET_MS : now));
+      if (this.freed > 0 && out >= this.cap() && out < this.permits) soon(now);
     } else if (this.holdersNow > 1 && this.permits > want) soon(this.lastSentAt + UNMET_MS);
     this.alarm.cancel();
     this.alarm.at(Math.max(at, this.retryAt));
@@ -272,6 +286,7 @@ export class LaneLimits {
     this.lastSentAt = now;
     this.lastAsked = { want: req.want, probe: req.wantProbe, tokens: req.tokens };
     this.frozenAt = Math.min(this.frozenAt ?? Infinity, req.inUse);
+    this.freed = 0;
     // What this sync reports is the store's now (it may apply it even if its answer is lost).
     this.failures = 0;
     this.successes = 0;

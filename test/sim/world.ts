@@ -318,7 +318,9 @@ export class World {
       for (const lane of p.core.lanes) {
         // The bound the README states: twice maxInMemory, plus the claims of two rounds of concurrency that
         // may land after intake filled the lane, plus one record per partition in hand.
-        const { maxInMemory, concurrency } = lane.snapshot().limits;
+        const snap = lane.snapshot();
+        const { maxInMemory, concurrency } = snap.limits;
+        if (snap.shared.lease === 'lost') this.count('steps with a lease lost');
         worst = Math.max(worst, lane.held - (2 * maxInMemory + 2 * concurrency + this.schedule.partitions));
       }
     }
