@@ -4,8 +4,8 @@
  * latency, concurrency 64 for the group), 300 for scale-a (a receiver here that answers in 200 ms,
  * concurrency 6) and 400 for scale-b (40 per second, answers at once, concurrency 32).
  *
- * - deliveries/s: customer-1's first → last 2xx in the mock's ledger, in total; per replica, its
- *   `integrator_deliveries_total{customer-1,delivered}` over the same span;
+ * - deliveries/s: customer-1's first → last 2xx in the mock's ledger, in total; per integrator, that rate
+ *   times its share of the deliveries (its `integrator_deliveries_total{customer-1,delivered}`);
  * - store round trips for limits per delivery: Σ `integrator_limits_syncs_total{customer-1}` over the three
  *   ÷ customer-1's deliveries (a fast customer without a rate limit should need a renewal now and then, not a
  *   round trip per request);
@@ -178,19 +178,12 @@ async function rep(
     const [cpu0, del0, syncs0] = [await cpu(), await delivered(), await syncs()];
     const t0 = Date.now();
     await produceAll(world.producer, run.topic, all);
-    let firstAt = Number.NaN;
-    let perAtFirst: number[] = [];
     for (;;) {
       const s = await mocks.stats('customer-1');
-      if (Number.isNaN(firstAt) && s.received > 0) {
-        firstAt = Date.now();
-        perAtFirst = await delivered();
-      }
       if (s.unique >= fast) break;
       if (Date.now() - t0 > 300_000) throw new Error(`scaleout: only ${s.unique}/${fast} after 300 s`);
       await sleep(20);
     }
-    const lastAt = Date.now();
     const [perAtLast, syncs1, cpu1] = [await delivered(), await syncs(), await cpu()];
     // CPU over the catch-up, for every delivery made in it (scale-a and scale-b go on a little longer).
     const deliveredInCatchUp = fast + uniqueIds(a) + uniqueIds(b);
@@ -203,19 +196,21 @@ async function rep(
     const times = deliveries.map((d) => Date.parse(d.receivedAt)).sort((x, y) => x - y);
     const span = Math.max(1, times.at(-1)! - times[0]!);
     const unique = (await mocks.stats('customer-1')).unique;
-    const spanS = Math.max(0.001, (lastAt - firstAt) / 1000);
     const fastDelivered = perAtLast.reduce((x, y) => x + y, 0) - del0.reduce((x, y) => x + y, 0);
     const cpuMs = (cpu1.reduce((x, y) => x + y, 0) - cpu0.reduce((x, y) => x + y, 0)) * 1000;
     const result: Rep = {
       totalRate: (fast * 1000) / span,
-      perReplicaRate: perAtLast.map((n, k) => (n - perAtFirst[k]!) / spanS),
+      // Each integrator's share of customer-1's deliveries (its own counter) times the rate of the whole.
+      perReplicaRate: perAtLast.map(
+        (n, k) => ((n - del0[k]!) / Math.max(1, fastDelivered)) * ((fast * 1000) / span),
+      ),
       syncs: syncs1 - syncs0,
       syncsPerDelivery: (syncs1 - syncs0) / Math.max(1, fastDelivered),
       cpuMsPerDelivery: cpuMs / deliveredInCatchUp,
       maxOpenA: openA.max(),
       maxWindowB: maxInWindow(b),
       lost: Math.max(0, fast - unique) + (A_EVENTS - uniqueIds(a)) + (B_EVENTS - uniqueIds(b)),
-      seconds: (lastAt - t0) / 1000,
+      seconds: span / 1000,
     };
     mode.log(
       `scaleout ${tag}, ${replicasN} integrator(s): ${result.totalRate.toFixed(0)} deliveries/s in total (${result.perReplicaRate.map((x) => x.toFixed(0)).join(' / ')} per replica), ${result.syncs} limit syncs for ${fastDelivered} deliveries of customer-1 (${result.syncsPerDelivery.toFixed(4)} per delivery), ${result.cpuMsPerDelivery.toFixed(3)} ms CPU per delivery; scale-a max open ${result.maxOpenA}, scale-b max ${result.maxWindowB} per 5 s`,
@@ -252,7 +247,7 @@ export async function scaleout(world: World, mode: BenchMode): Promise<FigureRes
       digits: 0,
       target: null,
       targetText: '',
-      note: `${s.fast} waiting on ${PARTITIONS} partitions, concurrency ${FAST_CONCURRENCY} for the group; ${med(reps.map((x) => x.seconds)).toFixed(1)} s to clear`,
+      note: `${s.fast} waiting on ${PARTITIONS} partitions, concurrency ${FAST_CONCURRENCY} for the group; ${med(reps.map((x) => x.seconds)).toFixed(1)} s first → last delivery`,
     },
     {
       figure: 'scale out',
@@ -325,7 +320,7 @@ export async function scaleout(world: World, mode: BenchMode): Promise<FigureRes
   return {
     rows,
     notes: [
-      `${REPLICAS} integrators (one group, one Redis), after the same run on one integrator, split ${PARTITIONS} partitions before a backlog is produced: ${s.fast} events for customer-1 (latency 0, concurrency ${FAST_CONCURRENCY}), ${A_EVENTS} for scale-a (${A_ANSWER_MS} ms, concurrency ${A_CONCURRENCY}) and ${B_EVENTS} for scale-b (${B_RATE}/s, concurrency ${B_CONCURRENCY}) spread through it; rate from the mock's first to last 2xx, per integrator from its own counter over the same span; ${s.reps} repetition(s).`,
+      `${REPLICAS} integrators (one group, one Redis), after the same run on one integrator, split ${PARTITIONS} partitions before a backlog is produced: ${s.fast} events for customer-1 (latency 0, concurrency ${FAST_CONCURRENCY}), ${A_EVENTS} for scale-a (${A_ANSWER_MS} ms, concurrency ${A_CONCURRENCY}) and ${B_EVENTS} for scale-b (${B_RATE}/s, concurrency ${B_CONCURRENCY}) spread through it; rate from the mock's first to last 2xx, per integrator that rate times its share of the deliveries (its own counter); ${s.reps} repetition(s).`,
     ],
     raw: { three: reps, one: ones },
   };
