@@ -220,11 +220,13 @@ it('three integrators share concurrency and rate limits; one SIGKILLed, a fourth
   // The duplicate window: what the membership changes can make a new owner send again — records not
   // committed (at most what was delivered so far), sampled from before the kill until everything is in.
   let window = 0;
+  let samples = 0;
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
       const committed = await world.committed(topic, groupId).catch(() => null);
       if (committed) {
+        samples += 1;
         let uncommitted = 0;
         for (const [p, end] of ends) {
           const at = committed.get(p) ?? -1n;
@@ -252,6 +254,7 @@ it('three integrators share concurrency and rate limits; one SIGKILLed, a fourth
   await c.waitFor(() => uniqueRows(c).size === jC.rows.length, 180_000, 'all of customer-c');
   sampling = false;
   await sampler;
+  expect(samples, 'committed offsets read while the group changed').toBeGreaterThan(0);
 
   // The fourth took partitions over (from the victim, or from the others).
   expect(assigned(fourth).length).toBeGreaterThan(0);
@@ -262,7 +265,7 @@ it('three integrators share concurrency and rate limits; one SIGKILLed, a fourth
   const dups = duplicates(a) + duplicates(b) + duplicates(c);
   console.log(
     `scaleout: A max open ${maxOpenA} (≤ ${A_CONCURRENCY}); B max ${maxB} per ${WINDOW_MS / 1000} s (bucket ${B_BUCKET_BOUND}, ≤ ${B_WINDOW_BOUND} with transit); ` +
-      `${deliveredAtKill}/${all} delivered at the kill, ${held} held by the victim, window ${window}, ${dups} duplicates`,
+      `${deliveredAtKill}/${all} delivered at the kill, ${held} held by the victim, window ${window} (${samples} samples), ${dups} duplicates`,
   );
   expect(maxOpenA).toBeLessThanOrEqual(A_CONCURRENCY);
   expect(maxB).toBeLessThanOrEqual(B_WINDOW_BOUND);
