@@ -9,7 +9,9 @@
  * mid-way and a fourth joins: afterwards nothing is lost, first deliveries are in record order per customer
  * and package, and duplicates stay within what the membership changes left uncommitted or in flight.
  * Then the operator's pause, given to one integrator, stops every integrator sending to customer-c (its
- * new work is parked and committed, none sent) until it is resumed through another.
+ * new work is parked and committed, none sent) until it is resumed through another; and customer-d, failing
+ * every request, trips one breaker for the group: once every integrator sees it open, only one half-open
+ * probe is ever out at a time, and everything arrives in order once it answers again.
  * Runs alone (vitest.solo.config.ts): four integrator processes and the broker on a 2-core machine.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -39,6 +41,9 @@ const WINDOW_MS = 5000;
 const B_BUCKET_BOUND = B_RATE * (WINDOW_MS / 1000) + B_RATE;
 const B_WINDOW_BOUND = B_BUCKET_BOUND + B_RATE / 4;
 const ADMIN_TOKEN = 'scaleout-test-admin-token';
+const D_ANSWER_MS = 300;
+const D_RESET_MS = 1000;
+const SECRET_D = 'whsec_Kq1YxkGxU2VZbq8b3qGd2YJ5QmFv9w0e';
 
 let world: KafkaWorld;
 let redis: RedisServer;
@@ -102,20 +107,31 @@ function assigned(c: ChildIntegrator): string[] {
 }
 
 /** The most requests open at once: the receiver counts a request open from its arrival to its answer. */
-function openCounter() {
+function openCounter(answerMs: number, status: () => number = () => 200) {
   let open = 0;
   let max = 0;
+  let arrived = 0;
   const handler: Handler = async () => {
     open += 1;
+    arrived += 1;
     max = Math.max(max, open);
     try {
-      await sleep(A_ANSWER_MS);
-      return { status: 200 };
+      await sleep(answerMs);
+      return { status: status() };
     } finally {
       open -= 1;
     }
   };
-  return { handler, max: () => max };
+  return {
+    handler,
+    max: () => max,
+    arrived: () => arrived,
+    /** Count from now on: the most open at once since, and the arrivals since. */
+    restart() {
+      max = open;
+      arrived = 0;
+    },
+  };
 }
 
 /** The most requests that arrived within any WINDOW_MS (sliding, over arrival times). */
@@ -151,12 +167,15 @@ function firstDeliveryOrderViolations(r: Receiver): string[] {
 const uniqueRows = (r: Receiver) => new Set(r.delivered().map((d) => Number(d.body.data.id)));
 const duplicates = (r: Receiver) => r.delivered().length - new Set(r.delivered().map((d) => d.id)).size;
 
-it('three integrators share concurrency and rate limits; one SIGKILLed, a fourth joins: nothing lost, in order', async () => {
+it('three integrators share concurrency, rate, pause and breaker; one SIGKILLed, a fourth joins: nothing lost, in order', async () => {
   const { topic, groupId } = await world.topic(PARTITIONS);
-  const openA = openCounter();
+  const openA = openCounter(A_ANSWER_MS);
   const a = await receiver(SECRET_A, openA.handler);
   const b = await receiver(SECRET_B, () => ({ status: 200 }));
   const c = await receiver(SECRET_C, () => ({ status: 200, delayMs: 5 }));
+  let dHealthy = false;
+  const openD = openCounter(D_ANSWER_MS, () => (dHealthy ? 200 : 503));
+  const d = await receiver(SECRET_D, openD.handler);
   const env = integratorEnv({
     brokers: world.mock.brokers,
     topic,
@@ -175,6 +194,20 @@ it('three integrators share concurrency and rate limits; one SIGKILLed, a fourth
         timeoutMs: 5000,
       },
       { id: 'customer-c', url: c.url, secret: SECRET_C, concurrency: C_CONCURRENCY },
+      {
+        id: 'customer-d',
+        url: d.url,
+        secret: SECRET_D,
+        concurrency: 8,
+        timeoutMs: 5000,
+        retry: { maxAttempts: 1000, baseDelayMs: 200, maxDelayMs: 500 },
+        breaker: {
+          errorThresholdPercentage: 50,
+          volumeThreshold: 5,
+          windowMs: 10_000,
+          resetTimeoutMs: D_RESET_MS,
+        },
+      },
     ],
     // The delivery log is beside the point here, and four of them are a lot for two cores.
     env: { ADMIN_TOKEN, DELIVERY_LOG: 'off' },
@@ -308,11 +341,36 @@ it('three integrators share concurrency and rate limits; one SIGKILLed, a fourth
     'customer-c after the resume',
   );
 
+  // One breaker for the group: customer-d fails every request; once every integrator's lane has heard that
+  // the breaker opened, the only requests are half-open probes, one at a time for the whole group.
+  const breakerOn = async (base: string) =>
+    ((await (await admin(base, '/customers/customer-d')).json()) as { breaker: string }).breaker;
+  const jD = journeys('customer-d', 30, { prefix: 'so-d' });
+  await produce(world.producer, topic, jD.messages);
+  await eventually(
+    async () => (await Promise.all(live.map(breakerOn))).every((x) => x !== 'closed'),
+    60_000,
+    "every integrator to hear that customer-d's breaker opened",
+  );
+  await sleep(D_ANSWER_MS + 200); // requests started before a lane heard of it have been answered
+  openD.restart();
+  await sleep(6 * D_RESET_MS);
+  const maxOpenD = openD.max();
+  const probes = openD.arrived();
+  dHealthy = true;
+  await d.waitFor(() => uniqueRows(d).size === jD.rows.length, 120_000, 'customer-d after it recovers');
+  console.log(
+    `scaleout: customer-d ${probes} probes in ${(6 * D_RESET_MS) / 1000} s, at most ${maxOpenD} open`,
+  );
+  expect(probes).toBeGreaterThan(0); // probes did go out…
+  expect(maxOpenD).toBeLessThanOrEqual(1); // …one at a time for the group
+
   // First deliveries in record order, per customer and package.
   expect([
     ...firstDeliveryOrderViolations(a),
     ...firstDeliveryOrderViolations(b),
     ...firstDeliveryOrderViolations(c),
+    ...firstDeliveryOrderViolations(d),
   ]).toEqual([]);
   // Duplicates: two membership changes (the kill, the join), each at most the window; plus what the victim
   // held; plus, per customer, a round out and a round answered but not yet settled in the store when a
