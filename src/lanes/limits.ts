@@ -20,8 +20,9 @@
  *
  * Syncs: a renewal every `leaseMs / 3`, and on demand — more permits wanted, tokens needed, an answer that
  * counts against the breaker, a probe to ask for or to report — at most one in flight, at least
- * MIN_GAP_MS apart, retried with backoff while the store fails. While a sync is out (or after one failed,
- * which the store may still have applied), the lane does not grow beyond the requests it reported.
+ * MIN_GAP_MS apart, retried with backoff while the store fails (or does not answer within `leaseMs / 3`).
+ * While a sync is out (or after one failed, which the store may still have applied), the lane does not
+ * grow beyond the requests it reported.
  */
 import type { Clock } from '../clock.ts';
 import { Alarm } from '../clock.ts';
@@ -103,7 +104,8 @@ export class LaneLimits {
   private failures = 0;
   private successes = 0;
   private probeResult: LimitsRequest['probe'] = null;
-  private syncing = false;
+  /** The sync out (its sequence number), if any: answers of others (given up on) are ignored. */
+  private pending: number | null = null;
   private lastSentAt = -Infinity;
   private lastAsked = { want: 0, probe: false, tokens: 0 };
   private backoffMs = 0;
@@ -214,7 +216,7 @@ export class LaneLimits {
 
   /** Something changed what the lane wants (after a pump, an answer): sync now or later as needed. */
   poke(): void {
-    if (this.current === 'released' || this.syncing) return;
+    if (this.current === 'released' || this.pending !== null) return;
     const now = this.x.clock.now();
     let at = this.lastSentAt + this.renewMs;
     const soon = (t: number) => (at = Math.min(at, Math.max(t, this.lastSentAt + MIN_GAP_MS)));
@@ -272,7 +274,7 @@ export class LaneLimits {
   }
 
   private sync(): void {
-    if (this.current === 'released' || this.syncing) return;
+    if (this.current === 'released' || this.pending !== null) return;
     const now = this.x.clock.now();
     const { out, ready } = this.x.demand();
     if (this.probeHeld && !this.probeOut && (ready === 0 || out >= this.permits)) {
@@ -282,7 +284,7 @@ export class LaneLimits {
     }
     const req = this.request();
     const seq = ++this.seq;
-    this.syncing = true;
+    this.pending = seq;
     this.lastSentAt = now;
     this.lastAsked = { want: req.want, probe: req.wantProbe, tokens: req.tokens };
     this.frozenAt = Math.min(this.frozenAt ?? Infinity, req.inUse);
@@ -292,14 +294,24 @@ export class LaneLimits {
     this.successes = 0;
     this.probeResult = null;
     this.x.metrics.limitSyncs.inc({ customer: this.x.cfg.id });
+    // A store that does not answer (a hung connection) counts as failing: the lane must go on deciding.
+    const timer = this.x.clock.after(this.renewMs, () => {
+      if (this.pending === seq) this.failed(req, new Error(`no answer within ${this.renewMs} ms`));
+    });
     this.x.store.syncLimits(req, now).then(
-      (g) => this.granted(g, now, seq),
-      (err: unknown) => this.failed(req, err),
+      (g) => {
+        timer.cancel();
+        if (this.pending === seq) this.granted(g, now, seq);
+      },
+      (err: unknown) => {
+        timer.cancel();
+        if (this.pending === seq) this.failed(req, err);
+      },
     );
   }
 
   private granted(g: LimitsGrant, sentAt: number, seq: number): void {
-    this.syncing = false;
+    this.pending = null;
     if (this.current === 'released') return;
     this.backoffMs = 0;
     this.retryAt = -Infinity;
@@ -325,7 +337,7 @@ export class LaneLimits {
   }
 
   private failed(req: LimitsRequest, err: unknown): void {
-    this.syncing = false;
+    this.pending = null;
     if (this.current === 'released') return;
     // Reports go again with the next sync (a lost answer may count them twice: the breaker errs early).
     this.failures += req.failures;

@@ -10,8 +10,12 @@ import type { RetryStore } from '../../src/store/port.ts';
 export interface StoreWeather {
   /** Writes fail with an error reply. */
   refuseWrites: boolean;
-  /** Calls on the shared limits fail (a fault of their own: the lanes must stop sending when it lasts). */
-  refuseLimits: boolean;
+  /**
+   * Processes (slots) whose calls on the shared limits fail: cut off from them while the others are not
+   * (a replica partitioned from Redis: it must stop sending before the others get its permits): with an
+   * error reply, or no answer at all (a hung connection).
+   */
+  refuseLimits: Map<number, 'refuse' | 'hang'>;
   /** Every call is answered this much later. */
   stallMs: number;
 }
@@ -39,6 +43,7 @@ export function processStore(
   trace: (line: string) => void = () => {},
   /** A write was refused as stale: this process was fenced (a rebalance reached it late). */
   onStale: () => void = () => {},
+  slot = 0,
 ): RetryStore {
   const never = new Promise<never>(() => {});
   return new Proxy(inner, {
@@ -49,7 +54,8 @@ export function processStore(
       return (...args: unknown[]) => {
         if (!alive()) return never;
         const call = async () => {
-          if ((weather.refuseWrites || weather.refuseLimits) && LIMITS.has(name)) {
+          if (weather.refuseLimits.get(slot) === 'hang' && LIMITS.has(name)) return never;
+          if ((weather.refuseWrites || weather.refuseLimits.has(slot)) && LIMITS.has(name)) {
             trace(`store.${name} REFUSED`);
             throw new Error('OOM command not allowed when used memory > maxmemory');
           }

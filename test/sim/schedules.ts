@@ -113,8 +113,10 @@ const fault = (customers: number): fc.Arbitrary<Fault> => {
         at,
         kind: fc.constant('limitsDown' as const),
         forMs: fc.integer({ min: 50, max: 8000 }),
+        who: fc.constantFrom<0 | 1>(0, 1),
+        hang: fc.boolean(),
       }),
-      weight: 1,
+      weight: 2,
     },
     {
       arbitrary: fc.record({

@@ -51,7 +51,7 @@ export type Fault =
   | { at: number; kind: 'crash' | 'start' | 'stop'; who: 0 | 1 }
   | { at: number; kind: 'storeDown'; forMs: number }
   | { at: number; kind: 'storeStall'; forMs: number; stallMs: number }
-  | { at: number; kind: 'limitsDown'; forMs: number }
+  | { at: number; kind: 'limitsDown'; forMs: number; who: 0 | 1; hang: boolean }
   | { at: number; kind: 'behaviour'; customer: number; behaviour: Behaviour }
   | { at: number; kind: 'pause'; customer: number; forMs: number };
 
@@ -91,7 +91,11 @@ export class World {
   readonly ledger = new Ledger();
   readonly store: MemoryRetryStore;
   readonly broker: SimBroker;
-  readonly weather: StoreWeather = { refuseWrites: false, refuseLimits: false, stallMs: 0 };
+  readonly weather: StoreWeather = {
+    refuseWrites: false,
+    refuseLimits: new Map<number, 'refuse' | 'hang'>(),
+    stallMs: 0,
+  };
   readonly customers: SimCustomer[];
   readonly expected = new Set<string>();
   readonly excused = new Set<string>();
@@ -106,6 +110,7 @@ export class World {
   private readonly byOffset: Map<string, string[]>[] = [];
   private readonly eventTuple = new Map<string, { pkg: string; step: number }>();
   private readonly configs: CustomerConfig[];
+  private readonly pauseCalls = new Map<number, Promise<void>>();
 
   constructor(readonly schedule: Schedule) {
     this.random = rng(schedule.seed);
@@ -224,6 +229,7 @@ export class World {
         () => proc.alive,
         (l) => this.note(`[${slot}] ${l}`),
         () => this.faultHappened(`fence ${slot}`),
+        slot,
       ),
       sender: (c) => this.customers[this.configs.indexOf(c)]!.sender(c.timeoutMs, () => proc.alive),
       clock,
@@ -331,7 +337,7 @@ export class World {
     const s = this.schedule;
     this.startProcess(0);
     for (const r of s.records) this.clock.after(r.at, () => this.produce(r));
-    const weatherUntil = { down: 0, stall: 0, limits: 0 };
+    const weatherUntil = { down: 0, stall: 0, limits: [0, 0] };
     for (const f of s.faults) {
       this.clock.after(f.at, () => {
         if (f.kind === 'crash') this.crash(f.who);
@@ -352,11 +358,13 @@ export class World {
             if (this.clock.now() >= weatherUntil.stall) this.weather.stallMs = 0;
           });
         } else if (f.kind === 'limitsDown') {
-          this.note(`store refuses limits syncs for ${f.forMs} ms`);
-          this.weather.refuseLimits = true;
-          weatherUntil.limits = Math.max(weatherUntil.limits, this.clock.now() + f.forMs);
+          this.note(
+            `store ${f.hang ? 'ignores' : 'refuses'} process ${f.who}'s limits syncs for ${f.forMs} ms`,
+          );
+          this.weather.refuseLimits.set(f.who, f.hang ? 'hang' : 'refuse');
+          weatherUntil.limits[f.who] = Math.max(weatherUntil.limits[f.who]!, this.clock.now() + f.forMs);
           this.clock.after(f.forMs, () => {
-            if (this.clock.now() >= weatherUntil.limits) this.weather.refuseLimits = false;
+            if (this.clock.now() >= weatherUntil.limits[f.who]!) this.weather.refuseLimits.delete(f.who);
           });
         } else if (f.kind === 'behaviour') {
           this.note(`customer ${f.customer} behaviour changes`);
@@ -429,16 +437,28 @@ export class World {
     }
   }
 
-  /** The operator's pause, through one running process (the others see it at their next sync). */
+  /**
+   * The operator's pause, through one running process (the others see it at their next sync). The
+   * operator waits for each answer: a pause and the resume after it reach the store in that order.
+   */
   private setPaused(customer: number, paused: boolean): void {
-    const p = this.slots.find((x) => x?.alive);
-    const done = p
-      ? p.core.lanes[customer]!.setPaused(paused, 'simulated operator')
-      : this.store.setPaused(this.schedule.customers[customer]!.id, paused ? { reason: null, at: 0 } : null);
-    void done.then(
-      () => this.note(`customer ${customer} ${paused ? 'paused' : 'resumed'}`),
-      () => this.note(`customer ${customer} ${paused ? 'pause' : 'resume'} refused by the store`),
-    );
+    const before = this.pauseCalls.get(customer) ?? Promise.resolve();
+    const next = before.then(() => {
+      const p = this.slots.find((x) => x?.alive);
+      const id = this.schedule.customers[customer]!.id;
+      const call = p
+        ? p.core.lanes[customer]!.setPaused(paused, 'simulated operator')
+        : this.store.setPaused(id, paused ? { reason: null, at: 0 } : null);
+      // A store that never answers that process: the operator gives up (the call never reached it).
+      const gaveUp = new Promise<void>((_, reject) =>
+        this.clock.after(2000, () => reject(new Error('no answer'))),
+      );
+      return Promise.race([call, gaveUp]).then(
+        () => this.note(`customer ${customer} ${paused ? 'paused' : 'resumed'}`),
+        () => this.note(`customer ${customer} ${paused ? 'pause' : 'resume'} refused by the store`),
+      );
+    });
+    this.pauseCalls.set(customer, next);
   }
 
   /**

@@ -137,7 +137,11 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: RouteContext):
     const reason = paused ? reasonOf(req.body) : null;
     if (reason !== null && typeof reason !== 'string') return reply.code(400).send(reason);
     try {
-      await l.setPaused(paused, reason);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000);
+      });
+      await Promise.race([l.setPaused(paused, reason), late]).finally(() => clearTimeout(timer));
     } catch (err) {
       return reply.code(503).send({
         error: `the store did not take the ${paused ? 'pause' : 'resume'}: ${(err as Error).message}`,
