@@ -18,9 +18,10 @@
  *      │ └──sync failed──▶ lost                                                 ▲
  *      └──────────────────────────── release (shutdown) ──▶ released ◀──────────┘  (from any mode)
  *
- * Syncs: a renewal every `leaseMs / 3`, and on demand — more permits wanted, tokens needed, an answer that
- * counts against the breaker, a probe to ask for or to report — at most one in flight, at least
- * MIN_GAP_MS apart, retried with backoff while the store fails (or does not answer within `leaseMs / 3`).
+ * Syncs: a renewal every LEASE_MS / 3 (2 s), and on demand — more permits wanted, tokens needed (with the
+ * bucket empty, at most every TOKEN_BATCH_MS: a few tokens per round trip), an answer that counts against
+ * the breaker, a probe to ask for or to report — at most one in flight, at least MIN_GAP_MS apart, retried
+ * with backoff while the store fails (or does not answer within 2 s).
  * While a sync is out (or after one failed, which the store may still have applied), the lane does not
  * grow beyond the requests it reported.
  */
@@ -40,6 +41,7 @@ export const LEASE_MS = 6000;
 /** Room for clock differences between processes and the time an answer takes to be processed. */
 export const LEASE_MARGIN_MS = 1000;
 const MIN_GAP_MS = 5;
+const TOKEN_BATCH_MS = 50;
 /** Unmet wants (permits others hold) are asked again this often while others hold them. */
 const UNMET_MS = 200;
 const BACKOFF_MAX_MS = 2000;
@@ -235,7 +237,13 @@ export class LaneLimits {
         this.tokens < 1 &&
         out < this.permits
       )
-        soon(this.nextTokenAt ?? (this.lastAsked.tokens > 0 ? this.lastSentAt + UNMET_MS : now));
+        soon(
+          this.nextTokenAt !== null
+            ? Math.max(this.nextTokenAt, this.lastSentAt + TOKEN_BATCH_MS)
+            : this.lastAsked.tokens > 0
+              ? this.lastSentAt + UNMET_MS
+              : now,
+        );
       if (this.freed > 0 && out >= this.cap() && out < this.permits) soon(now);
     } else if (this.holdersNow > 1 && this.permits > want) soon(this.lastSentAt + UNMET_MS);
     this.alarm.cancel();
