@@ -21,7 +21,9 @@
  * Syncs: a renewal every LEASE_MS / 3 (2 s), and on demand — more permits wanted, tokens needed (with the
  * bucket empty, at most every TOKEN_BATCH_MS: a few tokens per round trip), an answer that counts against
  * the breaker, a probe to ask for or to report — at most one in flight, at least MIN_GAP_MS apart, retried
- * with backoff while the store fails (or does not answer within 2 s).
+ * with backoff while the store fails. A sync is never given up while unanswered: a later one could overtake
+ * it in the store and be undone by it (the store client's own errors end a hung call); meanwhile the lease
+ * runs out on its own clock and nothing is sent.
  * While a sync is out (or after one failed, which the store may still have applied), the lane does not
  * grow beyond the requests it reported.
  */
@@ -106,7 +108,7 @@ export class LaneLimits {
   private failures = 0;
   private successes = 0;
   private probeResult: LimitsRequest['probe'] = null;
-  /** The sync out (its sequence number), if any: answers of others (given up on) are ignored. */
+  /** The sync out (its sequence number), if any. */
   private pending: number | null = null;
   private lastSentAt = -Infinity;
   private lastAsked = { want: 0, probe: false, tokens: 0 };
@@ -233,7 +235,7 @@ export class LaneLimits {
         soon(this.lastAsked.probe ? this.lastSentAt + UNMET_MS : now);
       if (
         this.x.cfg.ratePerSecond !== null &&
-        this.shared !== 'open' &&
+        this.sendable(want - out) > 0 &&
         this.tokens < 1 &&
         out < this.permits
       )
@@ -248,6 +250,12 @@ export class LaneLimits {
     } else if (this.holdersNow > 1 && this.permits > want) soon(this.lastSentAt + UNMET_MS);
     this.alarm.cancel();
     this.alarm.at(Math.max(at, this.retryAt));
+  }
+
+  /** Of `n` requests wanted, how many the shared breaker lets this holder send. */
+  private sendable(n: number): number {
+    if (this.shared === 'closed') return n;
+    return this.shared === 'half-open' && this.probeHeld && !this.probeOut ? Math.min(1, n) : 0;
   }
 
   private request(): LimitsRequest {
@@ -270,8 +278,9 @@ export class LaneLimits {
       },
       want,
       inUse: out,
-      // Tokens only for what the permits held let go now: a token without a permit would be wasted.
-      tokens: rate === null ? 0 : Math.min(want - out, room),
+      // Tokens only for what could go now: a token without a permit (or while another holds the probe)
+      // would be wasted, and taken from a holder that could use it.
+      tokens: rate === null ? 0 : Math.min(this.sendable(want - out), room),
       unusedTokens: 0,
       failures: this.failures,
       successes: this.successes,
@@ -302,17 +311,11 @@ export class LaneLimits {
     this.successes = 0;
     this.probeResult = null;
     this.x.metrics.limitSyncs.inc({ customer: this.x.cfg.id });
-    // A store that does not answer (a hung connection) counts as failing: the lane must go on deciding.
-    const timer = this.x.clock.after(this.renewMs, () => {
-      if (this.pending === seq) this.failed(req, new Error(`no answer within ${this.renewMs} ms`));
-    });
     this.x.store.syncLimits(req, now).then(
       (g) => {
-        timer.cancel();
         if (this.pending === seq) this.granted(g, now, seq);
       },
       (err: unknown) => {
-        timer.cancel();
         if (this.pending === seq) this.failed(req, err);
       },
     );

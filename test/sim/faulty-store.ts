@@ -13,7 +13,7 @@ export interface StoreWeather {
   /**
    * Processes (slots) whose calls on the shared limits fail: cut off from them while the others are not
    * (a replica partitioned from Redis: it must stop sending before the others get its permits): with an
-   * error reply, or no answer at all (a hung connection).
+   * error reply, or no answer until the fault ends and then the connection's error (a hung connection).
    */
   refuseLimits: Map<number, 'refuse' | 'hang'>;
   /** Every call is answered this much later. */
@@ -54,7 +54,16 @@ export function processStore(
       return (...args: unknown[]) => {
         if (!alive()) return never;
         const call = async () => {
-          if (weather.refuseLimits.get(slot) === 'hang' && LIMITS.has(name)) return never;
+          if (weather.refuseLimits.get(slot) === 'hang' && LIMITS.has(name)) {
+            // No answer while the fault lasts, then the connection's error (the call never ran).
+            trace(`store.${name} HUNG`);
+            await new Promise<void>((resolve) => {
+              const check = () =>
+                weather.refuseLimits.get(slot) === 'hang' ? clock.after(50, check) : resolve();
+              check();
+            });
+            throw new Error('Connection is closed.');
+          }
           if ((weather.refuseWrites || weather.refuseLimits.has(slot)) && LIMITS.has(name)) {
             trace(`store.${name} REFUSED`);
             throw new Error('OOM command not allowed when used memory > maxmemory');
