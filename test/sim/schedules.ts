@@ -5,7 +5,8 @@
  * crashes, graceful stops and second members (rebalances, with stale owners), store error replies and
  * stalls, one process cut off from the shared limits (lanes must stop sending when their lease runs out),
  * customers turning slow, failing or hanging, operator pauses; leases from short (300 ms) to the default.
- * One schedule in four is a busy pair of processes sharing the limits, one of them cut off for a while.
+ * One schedule in four is a busy pair of processes sharing the limits of slow customers with few permits,
+ * one of the processes cut off from the limits for a while.
  */
 import fc from 'fast-check';
 import type { Behaviour } from './customers.ts';
@@ -172,7 +173,7 @@ export const schedules: fc.Arbitrary<Schedule> = fc
   .chain((n) =>
     fc.oneof(
       { arbitrary: schedule(n, records(n), faults(n)), weight: 3 },
-      { arbitrary: schedule(n, records(n, 40), shared(n)), weight: 1 },
+      { arbitrary: schedule(n, records(n, 40), shared(n), slow), weight: 1 },
     ),
   );
 
@@ -181,10 +182,18 @@ const faults = (n: number): fc.Arbitrary<Fault[]> =>
     .tuple(fc.array(fault(n), { maxLength: 8 }), fc.array(churn, { maxLength: 6 }))
     .map(([fs, cs]) => [...fs, ...cs].sort((a, b) => a.at - b.at));
 
+/** Few permits, long requests: two processes' requests overlap whenever both send. */
+const slow = (c: CustomerSpec): CustomerSpec => ({
+  ...c,
+  concurrency: Math.min(c.concurrency, 2),
+  behaviour: { ...c.behaviour, latencyMs: [150, 450] },
+});
+
 function schedule(
   n: number,
   records: fc.Arbitrary<RecordSpec[]>,
   faults: fc.Arbitrary<Fault[]>,
+  tweak: (c: CustomerSpec) => CustomerSpec = (c) => c,
 ): fc.Arbitrary<Schedule> {
   return fc.record({
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
@@ -198,7 +207,7 @@ function schedule(
       fc.integer({ min: 0, max: 300 }),
     ),
     leaseMs: fc.oneof(fc.constant(6000), fc.integer({ min: 300, max: 3000 })),
-    customers: fc.tuple(...Array.from({ length: n }, (_, i) => customer(i, STEPS))),
+    customers: fc.tuple(...Array.from({ length: n }, (_, i) => customer(i, STEPS).map(tweak))),
     records,
     // Faults of every kind, plus membership churn: a second member joining, members crashing, stopping and
     // coming back (rebalances, with stale owners when maxNoticeMs > 0).
