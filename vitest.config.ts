@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Timing-sensitive files (they compare latencies between runs) run alone afterwards, with nothing else of
- * the suite beside them on this 2-core machine: see vitest.solo.config.ts.
+ * Timing-sensitive files (they compare latencies between runs) and heavy ones (scaleout: four integrator
+ * processes) run alone afterwards, with nothing else of the suite beside them on this 2-core machine: see
+ * vitest.solo.config.ts.
  */
-export const SOLO = ['test/e2e/isolation.test.ts'];
+export const SOLO = ['test/e2e/isolation.test.ts', 'test/e2e/scaleout.test.ts'];
 
 export default defineConfig({
   test: {

@@ -3,7 +3,7 @@
  *
  * Starts the real parts (bench/world.ts), runs each figure (bench/figures/*), and prints one markdown
  * table on stdout (progress goes to stderr). --quick: a few seconds per figure, one repetition (what
- * `npm test` runs). --profile: an extra repetition of throughput and added latency under `node --cpu-prof`,
+ * `npm test` runs); figures in NOT_QUICK run there only when named with --only. --profile: an extra repetition of throughput and added latency under `node --cpu-prof`,
  * summarised (bench/profile.ts). --json: every row and the raw measurements, for tests and the docs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { crashLoop } from './figures/crash.ts';
 import { brokerOutage, redisOutage, redisWriteErrors } from './figures/outage.ts';
 import { rebalanceChurn } from './figures/churn.ts';
 import { deliveryLogCost } from './figures/log.ts';
+import { scaleout } from './figures/scaleout.ts';
 
 const FIGURES: Record<string, Figure> = {
   isolation,
@@ -36,7 +37,11 @@ const FIGURES: Record<string, Figure> = {
   redis: redisOutage,
   'redis-errors': redisWriteErrors,
   log: deliveryLogCost,
+  scaleout,
 };
+
+/** Left out of a bare --quick: three integrator processes at once is more than `npm test` can spare. */
+const NOT_QUICK = new Set(['scaleout']);
 
 interface Args {
   quick: boolean;
@@ -47,12 +52,15 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { quick: false, only: Object.keys(FIGURES), profile: false, json: null };
+  let named = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') args.quick = true;
     else if (a === '--profile') args.profile = true;
-    else if (a === '--only') args.only = (argv[++i] ?? '').split(',').filter(Boolean);
-    else if (a === '--json') args.json = argv[++i] ?? null;
+    else if (a === '--only') {
+      args.only = (argv[++i] ?? '').split(',').filter(Boolean);
+      named = true;
+    } else if (a === '--json') args.json = argv[++i] ?? null;
     else {
       console.error(
         `bench: unknown argument ${a}\nusage: bench [--quick] [--only ${Object.keys(FIGURES).join(',')}] [--profile] [--json FILE]`,
@@ -60,6 +68,7 @@ function parseArgs(argv: string[]): Args {
       process.exit(2);
     }
   }
+  if (args.quick && !named) args.only = args.only.filter((f) => !NOT_QUICK.has(f));
   for (const f of args.only) {
     if (!(f in FIGURES)) {
       console.error(`bench: unknown figure "${f}" (known: ${Object.keys(FIGURES).join(', ')})`);

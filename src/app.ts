@@ -18,7 +18,7 @@ import { createMetrics } from './observe/metrics.ts';
 import type { Metrics } from './observe/metrics.ts';
 import { createLogger, safeUrl } from './observe/logger.ts';
 import type { Logger } from './observe/logger.ts';
-import { createHttpServer } from './observe/http.ts';
+import { NotReadyError, createHttpServer } from './observe/http.ts';
 import type { Pipeline } from './pipeline.ts';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createCore } from './core.ts';
@@ -146,6 +146,13 @@ export function createIntegrator(config: Config, opts: IntegratorOptions = {}): 
     checkReady: async () => {
       await withTimeout(store.ping(), 1000, 'the retry store');
       await source.ping(2000);
+      // A lane whose lease on its customer's shared limits ran out sends nothing (its work is kept).
+      const lost = lanes.filter((l) => l.snapshot().shared.lease === 'lost').map((l) => l.id);
+      if (lost.length > 0)
+        throw new NotReadyError(
+          `lease on the shared limits lost (the store does not answer limits syncs): ${lost.join(', ')}`,
+          { leaseLost: lost },
+        );
       return { broker: 'ok', store: 'ok' };
     },
   });

@@ -3,6 +3,8 @@
  * source, a store, senders and a clock. `app.ts` adds the HTTP surface and the production adapters; the
  * simulation test (test/sim/) runs this same assembly on virtual time with simulated ports.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Clock } from './clock.ts';
 import type { Config } from './config/config.ts';
 import type { CustomerConfig } from './config/customers.ts';
@@ -31,6 +33,12 @@ export interface CoreDeps {
   metrics: Metrics;
   observer: DeliveryObserver;
   random?: () => number;
+  /** This process among the group's integrators (default: host, pid and a random part). */
+  holder?: string;
+  /** The lease on each customer's shared limits (default `LEASE_MS` of lanes/limits.ts). */
+  leaseMs?: number;
+  /** See `TOKEN_FRESH_MS` of lanes/limits.ts. */
+  tokenFreshMs?: number;
   onFatal?: (err: Error) => void;
   /** Is the process's event loop saturated (`lanes/process-load.ts`)? Default: never. */
   processBusy?: () => boolean;
@@ -49,6 +57,7 @@ export interface Core {
 export function createCore(deps: CoreDeps): Core {
   const { config, source, store, clock, log, metrics, observer } = deps;
   let pipeline: Pipeline | null = null;
+  const holder = deps.holder ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   const lanes = config.customers.map(
     (customer) =>
       new Lane({
@@ -61,6 +70,9 @@ export function createCore(deps: CoreDeps): Core {
         random: deps.random,
         parkAfterMs: config.parkAfterMs,
         processBusy: deps.processBusy,
+        holder,
+        leaseMs: deps.leaseMs,
+        tokenFreshMs: deps.tokenFreshMs,
         onFenced: (shard, generation) => pipeline?.onFenced(shard, generation),
         sender: deps.sender(customer),
       }),

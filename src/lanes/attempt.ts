@@ -8,13 +8,20 @@ import type { Outcome } from '../delivery/outcome.ts';
 import { classify } from '../delivery/outcome.ts';
 import type { Sender } from '../delivery/http-sender.ts';
 import type { ParkedDelivery } from '../store/port.ts';
-import type { Breaker } from './breaker.ts';
+
+/** What decides and hears the breaker's side of an attempt (the lane's shared limits). */
+export interface AttemptGate {
+  /** A request starts; returns whether it is the half-open probe. */
+  start(now: number): boolean;
+  finish(now: number, failure: boolean, probe: boolean): void;
+  abandon(probe: boolean): void;
+}
 
 export type AttemptResult = { aborted: true } | { aborted: false; outcome: Outcome; durationMs: number };
 
 export async function attempt(
   d: ParkedDelivery,
-  deps: { sender: Sender; breaker: Breaker; clock: Clock; signal: AbortSignal },
+  deps: { sender: Sender; breaker: AttemptGate; clock: Clock; signal: AbortSignal },
 ): Promise<AttemptResult> {
   const { sender, breaker, clock, signal } = deps;
   const started = clock.now();

@@ -1,6 +1,6 @@
 /**
- * Sending, and acting on answers. One request per package at most (the head), `concurrency` at once,
- * within the rate limit and what the breaker allows; memory heads and claimed store heads take turns.
+ * Sending, and acting on answers. One request per package at most (the head), within what the customer's
+ * shared limits allow (`limits.ts`: permits, rate tokens, breaker); memory heads and claimed store heads take turns.
  *
  *   head ─▶ out ─▶ answered: the slot is free at once ─▶ where does the delivery live now?
  *     memory: 2xx → done, next of the package │ retry → the package moves to the store │ dead → dead letter
@@ -14,13 +14,12 @@ import type { Clock } from '../clock.ts';
 import type { CustomerConfig } from '../config/customers.ts';
 import type { Outcome } from '../delivery/outcome.ts';
 import { retryDelay } from '../delivery/retry-schedule.ts';
-import type { TokenBucket } from '../delivery/rate-limit.ts';
 import type { Sender } from '../delivery/http-sender.ts';
 import type { ParkedDelivery } from '../store/port.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { DeliveryStep } from '../observe/delivery-events.ts';
-import type { Breaker } from './breaker.ts';
+import type { LaneLimits } from './limits.ts';
 import { attempt } from './attempt.ts';
 import type { AttemptResult } from './attempt.ts';
 import type { Homes } from './homes.ts';
@@ -34,8 +33,8 @@ import type { MemoryDelivery, Out } from './delivery.ts';
 export interface DispatchDeps {
   cfg: CustomerConfig;
   sender: Sender;
-  breaker: Breaker;
-  bucket: TokenBucket | null;
+  /** The customer's limits shared by the group's integrators: may a request start? */
+  limits: LaneLimits;
   clock: Clock;
   random: () => number;
   log: Logger;
@@ -54,8 +53,6 @@ export interface DispatchDeps {
   settled(d: MemoryDelivery, how: 'delivered' | 'dead'): void;
   /** Something may be claimable / room may have come. */
   changed(): void;
-  /** Wake the pump at this time (a rate-limit token). */
-  pumpAt(t: number): void;
   track(p: Promise<unknown>): void;
   /** Nothing is out any more. */
   idle(): void;
@@ -82,19 +79,12 @@ export class Dispatcher {
   pump(): void {
     if (!this.x.sends()) return;
     const now = this.x.clock.now();
-    while (this.inflight < this.x.cfg.concurrency && this.x.breaker.mayStart(now)) {
+    while (this.x.limits.mayStart(now, this.inflight)) {
       const out = this.nextOut(now);
       if (!out) break;
-      if (this.x.bucket) {
-        const wait = this.x.bucket.take(now);
-        if (wait > 0) {
-          this.putBack(out);
-          this.x.pumpAt(now + wait);
-          break;
-        }
-      }
       this.send(out);
     }
+    this.x.limits.poke();
     this.x.changed();
   }
 
@@ -109,6 +99,11 @@ export class Dispatcher {
     return null;
   }
 
+  /** Heads that could go now (an upper bound: the queues may hold stale entries). */
+  readyCount(): number {
+    return this.x.homes.queues.readyCount + this.x.parked.readyCount;
+  }
+
   private putBack(out: Out): void {
     if (out.from === 'memory') this.x.homes.queues.putBack(out.d as MemoryDelivery);
     else this.x.parked.putBack(out.d);
@@ -120,7 +115,7 @@ export class Dispatcher {
     this.x.homes.spillSoon();
     void attempt(out.d, {
       sender: this.x.sender,
-      breaker: this.x.breaker,
+      breaker: this.x.limits,
       clock: this.x.clock,
       signal: this.abort.signal,
     }).then((res) => this.answered(out, res));

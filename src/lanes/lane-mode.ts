@@ -76,6 +76,14 @@ export class ModeMachine {
     else if (this.current === 'held' && this.afterHold === 'paused') this.afterHold = to;
   }
 
+  /** Follow the customer's shared limits: its breaker, and the operator's pause (kept in the store). */
+  follow(breaker: 'closed' | 'half-open' | 'open', paused: boolean): void {
+    if (breaker === 'open') this.breakerOpened();
+    else this.breakerAllows();
+    if (paused && !this.operatorPaused) this.pause();
+    else if (!paused && this.operatorPaused) this.resume(breaker === 'open');
+  }
+
   hold(): void {
     if (this.current === 'running' || this.current === 'open' || this.current === 'paused') {
       this.afterHold = this.current;

@@ -1,4 +1,4 @@
-/** The lane's dependencies and what it reports about itself. */
+/** The lane's dependencies, what it reports about itself, and waiting helpers. */
 import type { Clock } from '../clock.ts';
 import type { CustomerConfig } from '../config/customers.ts';
 import type { Sender } from '../delivery/http-sender.ts';
@@ -8,6 +8,9 @@ import type { Logger } from '../observe/logger.ts';
 import type { DeliveryObserver } from '../observe/delivery-events.ts';
 import type { BreakerState } from './breaker.ts';
 import type { LaneMode } from './lane-mode.ts';
+import type { LaneLimits, LeaseMode, Paused } from './limits.ts';
+import type { ModeMachine } from './lane-mode.ts';
+import { safeUrl } from '../observe/logger.ts';
 
 export interface LaneDeps {
   customer: CustomerConfig;
@@ -25,6 +28,12 @@ export interface LaneDeps {
   refreshMs?: number;
   /** Is the process's event loop saturated (`process-load.ts`)? Default: never. */
   processBusy?: () => boolean;
+  /** This process among the group's integrators (unique per start): it holds a share of the limits. */
+  holder?: string;
+  /** The lease on the shared limits (default `LEASE_MS`, stretched for long timeouts). */
+  leaseMs?: number;
+  /** Rate tokens of a limits sync answered later than this are given back (default `TOKEN_FRESH_MS`). */
+  tokenFreshMs?: number;
   /** Another process owns this shard now (a store write was refused): its work here was dropped. */
   onFenced?: (shard: string, ownerGeneration: number | null) => void;
 }
@@ -45,6 +54,69 @@ export interface LaneSnapshot {
   inflight: number;
   pending: number;
   parked: number;
+  /** The customer's breaker, shared by the group's integrators. */
   breaker: BreakerState;
+  /** This process's share of the customer's limits. */
+  shared: { lease: LeaseMode; permits: number; holders: number; paused: Paused };
   recent: { count: number; p50Ms: number | null; p99Ms: number | null };
+}
+
+/** What a lane reports about itself, from its parts. */
+export function snapshotOf(
+  cfg: CustomerConfig,
+  p: Pick<LaneSnapshot, 'inflight' | 'pending' | 'parked' | 'recent'> & {
+    mode: ModeMachine;
+    limits: LaneLimits;
+  },
+): LaneSnapshot {
+  return {
+    id: cfg.id,
+    url: safeUrl(cfg.url),
+    mode: p.mode.mode,
+    paused: p.mode.operatorPaused,
+    limits: {
+      concurrency: cfg.concurrency,
+      ratePerSecond: cfg.ratePerSecond,
+      timeoutMs: cfg.timeoutMs,
+      maxInMemory: cfg.maxInMemory,
+      retry: cfg.retry,
+      breaker: cfg.breaker,
+    },
+    inflight: p.inflight,
+    pending: p.pending,
+    parked: p.parked,
+    breaker: p.limits.breaker,
+    shared: {
+      lease: p.limits.mode,
+      permits: p.limits.held,
+      holders: p.limits.holders,
+      paused: p.limits.paused,
+    },
+    recent: p.recent,
+  };
+}
+
+/** Waits for `p` at most `ms` on `clock`. */
+export async function within(clock: Clock, p: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: { cancel(): void } | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = clock.after(ms, () => r('timeout'))));
+  const res = await Promise.race([p.then(() => 'done' as const), timeout]);
+  timer?.cancel();
+  return res;
+}
+
+/** Callers waiting for something (room, idleness), woken together. */
+export class Waiters {
+  private list: (() => void)[] = [];
+  get size(): number {
+    return this.list.length;
+  }
+  wait(): Promise<void> {
+    return new Promise((resolve) => this.list.push(resolve));
+  }
+  wake(): void {
+    const list = this.list;
+    this.list = [];
+    for (const w of list) w();
+  }
 }

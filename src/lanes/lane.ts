@@ -9,20 +9,20 @@
  *   claims.ts      bringing parked work back (claims, the parked count, operator replays)
  *   store-link.ts  the store writes, fenced by the shard owner's epoch, batched, retried on error
  *   lane-mode.ts   the mode (running, open, paused, held, stopping, stopped) that says what may happen
- *   intake-policy.ts, breaker.ts, package-queues.ts: the pure decisions
+ *   limits.ts      the customer's limits, shared by the group's integrators, leased from the store
+ *   intake-policy.ts, package-queues.ts: the pure decisions
  * This file composes them: the lane's load and back-pressure, ownership of partitions, modes, shutdown,
  * and what it reports.
  */
 import type { CustomerConfig } from '../config/customers.ts';
 import type { Clock } from '../clock.ts';
-import { Alarm, systemClock } from '../clock.ts';
-import { TokenBucket } from '../delivery/rate-limit.ts';
+import { systemClock } from '../clock.ts';
 import type { ParkedDelivery } from '../store/port.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { DeliveryObserver, DeliveryStep } from '../observe/delivery-events.ts';
 import { NO_OBSERVER } from '../observe/delivery-events.ts';
-import { safeUrl } from '../observe/logger.ts';
-import { BREAKER_GAUGE, Breaker } from './breaker.ts';
+import { BREAKER_GAUGE } from './breaker.ts';
+import { LaneLimits } from './limits.ts';
 import { ModeMachine } from './lane-mode.ts';
 import type { LaneMode } from './lane-mode.ts';
 import { DrainRate, budget, healthyNow, saturated } from './intake-policy.ts';
@@ -35,6 +35,7 @@ import { Claims } from './claims.ts';
 import { Homes } from './homes.ts';
 import { Dispatcher } from './dispatch.ts';
 import type { MemoryDelivery, Settlement } from './delivery.ts';
+import { Waiters, snapshotOf, within } from './lane-types.ts';
 import type { LaneDeps, LaneSnapshot } from './lane-types.ts';
 
 export type { MemoryDelivery, Settlement, LaneDeps, LaneSnapshot };
@@ -47,7 +48,7 @@ export class Lane {
   private readonly observer: DeliveryObserver;
   private readonly parkAfterMs: number;
   private readonly mode: ModeMachine;
-  private readonly breaker: Breaker;
+  private readonly limits: LaneLimits;
   private readonly rate: DrainRate;
   private readonly health: HealthJudge;
   private readonly latency = new LatencyWindow(1024);
@@ -57,10 +58,9 @@ export class Lane {
   private readonly dispatch: Dispatcher;
   private readonly claims: Claims;
   private readonly writes = new Set<Promise<unknown>>();
-  private roomWaiters: (() => void)[] = [];
-  private idleWaiters: (() => void)[] = [];
+  private readonly roomWaiters = new Waiters();
+  private readonly idleWaiters = new Waiters();
   private pumpQueued = false;
-  private readonly alarms: Record<'pump' | 'breaker', Alarm>;
 
   constructor(private readonly deps: LaneDeps) {
     this.cfg = deps.customer;
@@ -70,16 +70,14 @@ export class Lane {
     this.log = deps.log.child({ customer: this.id });
     this.observer = deps.observer ?? NO_OBSERVER;
     this.parkAfterMs = deps.parkAfterMs ?? 2000;
-    this.breaker = new Breaker(this.cfg.breaker);
     this.rate = new DrainRate(this.cfg.concurrency, this.cfg.ratePerSecond);
     this.health = new HealthJudge(this.parkAfterMs / 2);
     this.mode = new ModeMachine((from, to) => this.modeChanged(from, to));
+    const base = { clock: this.clock, log: this.log, random, metrics: deps.metrics };
     this.link = new StoreLink({
+      ...base,
       customer: this.id,
       store: deps.store,
-      clock: this.clock,
-      log: this.log,
-      random,
       onError: (op, err) => {
         deps.metrics.storeErrors.inc({ op });
         this.log.warn({ op, err: (err as Error).message }, 'store call failed; the work is kept and retried');
@@ -90,15 +88,27 @@ export class Lane {
         deps.onFenced?.(shard, generation);
       },
     });
+    this.limits = new LaneLimits({
+      ...base,
+      cfg: this.cfg,
+      store: deps.store,
+      holder: deps.holder ?? 'local',
+      leaseMs: deps.leaseMs,
+      tokenFreshMs: deps.tokenFreshMs,
+      demand: () => ({
+        out: this.dispatch.inflight,
+        ready: this.mode.sends ? this.dispatch.readyCount() : 0,
+      }),
+      granted: () => this.followLimits(),
+    });
     const track = (p: Promise<unknown>) => {
       this.writes.add(p);
       void p.finally(() => this.writes.delete(p));
     };
     this.homes = new Homes({
+      ...base,
       link: this.link,
       parked: this.parked,
-      clock: this.clock,
-      log: this.log,
       parkAfterMs: this.parkAfterMs,
       load: () => this.load(),
       outOf: (id) => this.dispatch.outs.get(id),
@@ -114,14 +124,10 @@ export class Lane {
       track,
     });
     this.dispatch = new Dispatcher({
+      ...base,
       cfg: this.cfg,
       sender: deps.sender,
-      breaker: this.breaker,
-      bucket: this.cfg.ratePerSecond ? new TokenBucket(this.cfg.ratePerSecond, this.clock.now()) : null,
-      clock: this.clock,
-      random,
-      log: this.log,
-      metrics: deps.metrics,
+      limits: this.limits,
       homes: this.homes,
       parked: this.parked,
       link: this.link,
@@ -131,29 +137,19 @@ export class Lane {
         this.latency.add(ms);
         this.rate.observe(ms);
       },
-      answered: () => {
-        this.breakerTick();
-        this.gauges();
-      },
+      answered: () => this.gauges(),
       settled: (d, how) => this.settle(d, how),
       changed: () => {
-        this.drainSoon();
+        this.claims.soon();
         this.roomMaybe();
         this.gauges();
       },
-      pumpAt: (t) => this.alarms.pump.at(t),
       track,
-      idle: () => {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const w of waiters) w();
-      },
+      idle: () => this.idleWaiters.wake(),
     });
     this.claims = new Claims({
+      ...base,
       customer: this.id,
-      clock: this.clock,
-      log: this.log,
-      metrics: deps.metrics,
       store: deps.store,
       link: this.link,
       parked: this.parked,
@@ -163,12 +159,9 @@ export class Lane {
       active: () => this.mode.accepts,
       emit: (d, step) => this.emit(d, step),
     });
-    this.alarms = {
-      pump: new Alarm(this.clock, () => this.dispatch.pump()),
-      breaker: new Alarm(this.clock, () => this.breakerTick()),
-    };
     deps.metrics.circuitState.set({ customer: this.id }, 0);
     this.gauges();
+    this.limits.begin();
   }
 
   // ───────────────────────────── load and back-pressure ─────────────────────────────
@@ -219,14 +212,11 @@ export class Lane {
 
   whenRoom(): Promise<void> {
     if (!this.saturated) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+    return this.roomWaiters.wait();
   }
 
   private roomMaybe(): void {
-    if (this.roomWaiters.length === 0 || this.saturated) return;
-    const waiters = this.roomWaiters;
-    this.roomWaiters = [];
-    for (const w of waiters) w();
+    if (this.roomWaiters.size > 0 && !this.saturated) this.roomWaiters.wake();
   }
 
   /** Take a delivery. Never waits for the customer; the pipeline asked `saturated` before. */
@@ -253,7 +243,7 @@ export class Lane {
   /** Something changed that may let work go out, be claimed, or make room. */
   private changed(): void {
     this.pumpSoon();
-    this.drainSoon();
+    this.claims.soon();
     this.roomMaybe();
     this.gauges();
   }
@@ -267,16 +257,11 @@ export class Lane {
     });
   }
 
-  private drainSoon(): void {
-    this.claims.soon();
-  }
-
   /** Parked heads to claim now: two rounds of concurrency ahead, within the budget; one probe when half-open. */
   private claimRoom(): number {
-    if (!this.mode.sends) return 0;
+    if (!this.mode.sends || this.limits.mode !== 'leased') return 0;
     const room = Math.min(2 * this.cfg.concurrency - this.parked.readyCount, budget(this.load()) - this.held);
-    if (this.breaker.state(this.clock.now()) === 'half-open')
-      return Math.min(room, this.parked.readyCount === 0 ? 1 : 0);
+    if (this.limits.breaker === 'half-open') return Math.min(room, this.parked.readyCount === 0 ? 1 : 0);
     return room;
   }
 
@@ -291,7 +276,7 @@ export class Lane {
     // Rejects with ShardGone when the partition is given up before the store answers.
     const parked = await this.link.takeOver(shard, generation);
     this.parked.addShard(shard, parked);
-    if (parked > 0) this.drainSoon();
+    if (parked > 0) this.claims.soon();
   }
 
   /**
@@ -315,11 +300,8 @@ export class Lane {
     const dropped = [...this.homes.drop(shard), ...this.parked.removeShard(shard)];
     for (const d of dropped) this.emit(d, { kind: 'dropped' });
     this.dispatch.dropShard(shard);
-    if (dropped.length > 0)
-      this.log.info(
-        { event: 'dropped', shard, dropped: dropped.length },
-        'partition left: its unsent work is the next owner’s',
-      );
+    const log = { event: 'dropped', shard, dropped: dropped.length };
+    if (dropped.length > 0) this.log.info(log, 'partition left: its unsent work is the next owner’s');
     this.roomMaybe();
     this.gauges();
   }
@@ -327,36 +309,26 @@ export class Lane {
   // ───────────────────────────── modes ─────────────────────────────
 
   private modeChanged(from: LaneMode, to: LaneMode): void {
-    this.log.info({ event: 'mode', from, to }, `lane ${to}`);
-    // Never from inside the transition: the caller may be halfway through an answer or a move.
+    this.log.info({ event: 'mode', from, to }, `lane ${to}`); // acted on later: the caller may be mid-answer
     queueMicrotask(() => {
       if (to === 'open' || to === 'paused') this.homes.spill();
       this.changed();
     });
   }
 
-  private breakerTick(): void {
-    const now = this.clock.now();
-    const state = this.breaker.state(now);
+  /** The shared limits answered (or the lease ran out): the mode follows the shared breaker and pause. */
+  private followLimits(): void {
+    const state = this.limits.breaker;
     this.deps.metrics.circuitState.set({ customer: this.id }, BREAKER_GAUGE[state]);
-    if (state === 'open') {
-      if (this.mode.mode === 'running')
-        this.log.warn({ event: 'breaker_open' }, 'circuit opened: deliveries wait');
-      this.mode.breakerOpened();
-      this.alarms.breaker.at(this.breaker.reopensAt()!);
-    } else {
-      this.mode.breakerAllows();
-      if (state === 'half-open') this.pumpSoon();
-    }
+    if (state === 'open' && this.mode.mode === 'running')
+      this.log.warn({ event: 'breaker_open' }, 'circuit opened: deliveries wait');
+    this.mode.follow(state, this.limits.paused !== null);
+    this.dispatch.pump();
   }
 
-  setPaused(paused: boolean): void {
-    if (paused) this.mode.pause();
-    else this.mode.resume(this.breaker.state(this.clock.now()) === 'open');
-  }
-
-  get isPaused(): boolean {
-    return this.mode.operatorPaused;
+  /** The operator pauses or resumes the customer for every integrator of the group (kept in the store). */
+  async setPaused(paused: boolean, reason: string | null = null): Promise<void> {
+    await this.limits.setPaused(paused ? { reason, at: this.clock.now() } : null);
   }
 
   /** A rebalance started: nothing new goes out until the assignment is known. */
@@ -386,23 +358,23 @@ export class Lane {
   async stop(deadline: number): Promise<void> {
     if (!this.mode.accepts) return;
     this.mode.stop();
-    for (const a of Object.values(this.alarms)) a.cancel();
     this.homes.stop();
     this.claims.stop();
     const left = () => Math.max(0, deadline - this.clock.now());
     if (this.dispatch.inflight > 0) {
-      const idle = new Promise<void>((r) => this.idleWaiters.push(r));
+      const idle = this.idleWaiters.wait();
       if ((await within(this.clock, idle, left())) === 'timeout') {
         this.log.warn({ inflight: this.dispatch.inflight }, 'shutdown deadline: aborting in-flight requests');
         this.dispatch.abort.abort(new Error('shutdown'));
-        if (this.dispatch.inflight > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+        if (this.dispatch.inflight > 0) await this.idleWaiters.wait();
       }
     }
     await within(this.clock, Promise.allSettled([...this.writes]), Math.max(left(), 1000));
+    const released = this.limits.release().catch((err: unknown) => this.log.warn({ err }, 'permits kept'));
+    await within(this.clock, released, Math.max(left(), 1000)); // not given back: they lapse with the lease
     this.link.close();
     this.mode.stopped();
-    for (const w of this.roomWaiters) w();
-    this.roomWaiters = [];
+    this.roomWaiters.wake();
     await this.deps.sender.close();
   }
 
@@ -425,32 +397,13 @@ export class Lane {
   }
 
   snapshot(): LaneSnapshot {
-    return {
-      id: this.id,
-      url: safeUrl(this.cfg.url),
-      mode: this.mode.mode,
-      paused: this.mode.operatorPaused,
-      limits: {
-        concurrency: this.cfg.concurrency,
-        ratePerSecond: this.cfg.ratePerSecond,
-        timeoutMs: this.cfg.timeoutMs,
-        maxInMemory: this.cfg.maxInMemory,
-        retry: this.cfg.retry,
-        breaker: this.cfg.breaker,
-      },
+    return snapshotOf(this.cfg, {
+      mode: this.mode,
+      limits: this.limits,
       inflight: this.dispatch.inflight,
       pending: this.held,
       parked: this.claims.parkedTotal,
-      breaker: this.breaker.state(this.clock.now()),
       recent: this.latency.summary(),
-    };
+    });
   }
-}
-
-async function within(clock: Clock, p: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
-  let timer: { cancel(): void } | undefined;
-  const timeout = new Promise<'timeout'>((r) => (timer = clock.after(ms, () => r('timeout'))));
-  const res = await Promise.race([p.then(() => 'done' as const), timeout]);
-  timer?.cancel();
-  return res;
 }

@@ -24,7 +24,8 @@ import { registerStreamRoutes } from './routes/stream.ts';
 export interface CustomerLane {
   readonly id: string;
   snapshot(): LaneView;
-  setPaused(paused: boolean): void;
+  /** For every integrator of the group (kept in the store); rejects when the store does not take it. */
+  setPaused(paused: boolean, reason?: string | null): Promise<void>;
   replay(ids?: string[]): Promise<number>;
   /** Delete dead letters for good; returns how many there were. */
   discard(ids: string[]): Promise<number>;
@@ -40,7 +41,24 @@ export interface LaneView {
   pending: number;
   parked: number;
   breaker: string;
+  /** This process's share of the customer's limits (README "Running several integrators"). */
+  shared: {
+    lease: string;
+    permits: number;
+    holders: number;
+    paused: { reason: string | null; at: number } | null;
+  };
   recent: { count: number; p50Ms: number | null; p99Ms: number | null };
+}
+
+/** Not ready, with what the probe's answer names (e.g. the customers whose lease on the limits is lost). */
+export class NotReadyError extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message);
+  }
 }
 
 export interface HttpDeps {
@@ -116,7 +134,8 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     try {
       return { status: 'ready', ...(await deps.checkReady()) };
     } catch (err) {
-      return reply.code(503).send({ status: 'not ready', reason: (err as Error).message });
+      const details = err instanceof NotReadyError ? err.details : {};
+      return reply.code(503).send({ status: 'not ready', reason: (err as Error).message, ...details });
     }
   });
   app.get('/whoami', { preHandler: ctx.read }, async (req) => ({ role: ctx.roleOf(req) }));

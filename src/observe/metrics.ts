@@ -121,6 +121,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['customer', 'reason'],
       registers,
     }),
+    limitSyncs: new Counter({
+      name: 'integrator_limits_syncs_total',
+      help: "Store round trips for a customer's shared limits (lease renewals and on-demand syncs).",
+      labelNames: ['customer'],
+      registers,
+    }),
+    permitsHeld: new Gauge({
+      name: 'integrator_limits_permits',
+      help: "Permits this integrator holds of the customer's concurrency (shared by the group's integrators).",
+      labelNames: ['customer'],
+      registers,
+    }),
     commits: new Counter({
       name: 'integrator_offset_commits_total',
       help: 'Offset commits by result.',

@@ -3,6 +3,9 @@ import type {
   ClaimResult,
   DeadLetter,
   Durability,
+  LimitsGrant,
+  LimitsRequest,
+  LimitsView,
   MovePackage,
   ParkedDelivery,
   PoisonRecord,
@@ -13,6 +16,8 @@ import type {
   TrimListener,
 } from './port.ts';
 import { DEFAULT_LIMITS, StaleEpochError, replayed } from './port.ts';
+import { checkPaused, decideLimits, releaseLimitsState, viewLimits } from './limits.ts';
+import type { LimitsState, Paused } from './limits.ts';
 
 interface Shard {
   epoch: number;
@@ -30,6 +35,9 @@ export class MemoryRetryStore implements RetryStore {
   private readonly shards = new Map<string, Shard>();
   private readonly dead = new Map<string, Map<string, DeadLetter>>();
   private poison: PoisonRecord[] = [];
+  /** Shared limits per customer (`limits.ts`), and the operator's pauses beside them. */
+  private readonly limitStates = new Map<string, LimitsState>();
+  private readonly pauses = new Map<string, NonNullable<Paused>>();
 
   constructor(
     private readonly limits: StoreLimits = DEFAULT_LIMITS,
@@ -215,6 +223,28 @@ export class MemoryRetryStore implements RetryStore {
 
   async durability(): Promise<Durability> {
     return { evictionPolicy: null, aof: false, appendfsync: null };
+  }
+
+  async syncLimits(req: LimitsRequest, now: number): Promise<LimitsGrant> {
+    const paused = this.pauses.get(req.customer) ?? null;
+    const { state, grant } = decideLimits(this.limitStates.get(req.customer), req, now, paused);
+    this.limitStates.set(req.customer, state);
+    return grant;
+  }
+
+  async releaseLimits(customer: string, holder: string, _now: number): Promise<void> {
+    const state = releaseLimitsState(this.limitStates.get(customer), holder);
+    if (state) this.limitStates.set(customer, state);
+  }
+
+  async setPaused(customer: string, paused: Paused): Promise<void> {
+    checkPaused(paused);
+    if (paused) this.pauses.set(customer, { reason: paused.reason, at: paused.at });
+    else this.pauses.delete(customer);
+  }
+
+  async limitsView(customer: string, now: number): Promise<LimitsView> {
+    return viewLimits(this.limitStates.get(customer), this.pauses.get(customer) ?? null, now);
   }
 
   async ping(): Promise<void> {}

@@ -168,6 +168,18 @@ export interface RetryStore {
   listPoison(offset: number, limit: number): Promise<{ total: number; items: PoisonRecord[] }>;
   /** What a crash of the store could lose (read from its settings). */
   durability(): Promise<Durability>;
+  /**
+   * Report and renew this holder's share of a customer's limits (see `LimitsRequest`). With nothing stored
+   * for the customer yet, the grant is min(want, concurrency) permits, a full bucket, a closed breaker.
+   * Throws a clear error for a malformed request (and changes nothing).
+   */
+  syncLimits(req: LimitsRequest, now: number): Promise<LimitsGrant>;
+  /** The holder stops (shutdown): its permits and any probe it held come back at once. */
+  releaseLimits(customer: string, holder: string, now: number): Promise<void>;
+  /** The operator pauses (with a reason) or resumes (null) a customer, for every holder. */
+  setPaused(customer: string, paused: { reason: string | null; at: number } | null): Promise<void>;
+  /** The customer's shared limits as they stand (for `/customers` and the console). */
+  limitsView(customer: string, now: number): Promise<LimitsView>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -184,4 +196,80 @@ export function replayed(letter: DeadLetter, now: number): ParkedDelivery {
     attempts: 0,
     lastError: `replayed after: ${letter.reason}`,
   };
+}
+
+/**
+ * Limits shared by the integrators of one group (README "Running several integrators"): a customer's
+ * `concurrency`, `ratePerSecond`, breaker and operator pause are the customer's, not each process's.
+ * Each process (a holder) calls `syncLimits` per customer: it reports what it uses and what it saw, and
+ * gets what it may do until its next sync. One atomic step in the store per call; the decision itself is
+ * pure (`store/limits.ts`), so the memory adapter and the Redis script decide identically.
+ */
+export interface LimitsRequest {
+  customer: string;
+  /** This process (unique per start). */
+  holder: string;
+  /** The holder's permits are kept this long after its last sync, then come back to the others. */
+  leaseMs: number;
+  /** The customer's limits, from this process's customers file. */
+  concurrency: number;
+  ratePerSecond: number | null;
+  breaker: { threshold: number; volumeThreshold: number; windowMs: number; resetTimeoutMs: number };
+  /** Permits the holder could use now: requests out + heads ready to go (at most `concurrency`). */
+  want: number;
+  /** Requests out now: the holder keeps at least these permits. */
+  inUse: number;
+  /** Rate tokens asked for now (0 without a rate limit or without ready heads). */
+  tokens: number;
+  /** Tokens granted earlier and not used (at most those): back into the bucket, up to its capacity. */
+  unusedTokens: number;
+  /**
+   * Answers since the last sync that count for the breaker: endpoint failures, and the others (not the
+   * probe's: that goes in `probe`). Added to the window together, the threshold checked once per sync;
+   * ignored while the shared breaker is open or half-open.
+   */
+  failures: number;
+  successes: number;
+  /**
+   * How the half-open probe this holder held ended, if it did. Only the probe's holder ends it: a report
+   * from a holder that does not hold it (its lease ended, or it was released) changes nothing.
+   */
+  probe: 'ok' | 'failed' | 'abandoned' | null;
+  /**
+   * The holder has a head ready and would send the half-open probe. A holder granted the probe keeps it
+   * until it reports how it ended; one that will not send it after all reports 'abandoned'.
+   */
+  wantProbe: boolean;
+}
+
+export interface LimitsGrant {
+  /**
+   * The holder may have this many requests out: ≥ its `inUse`; the holders' sum ≤ `concurrency` (after a
+   * lowered `concurrency`, once the requests out above it have finished). While another holder is starved,
+   * at most the fair share (concurrency ÷ holders that want permits, at least 1), or `inUse` if more.
+   */
+  permits: number;
+  /** Rate tokens granted now (Infinity-free: without a rate limit it equals `tokens` asked). */
+  tokens: number;
+  /** When the bucket holds a token again, if fewer were granted than asked; else null. */
+  nextTokenAt: number | null;
+  /** The customer's breaker, shared. */
+  breaker: 'closed' | 'half-open' | 'open';
+  /** When an open breaker lets its probe through; null unless open. */
+  reopensAt: number | null;
+  /** This holder holds the half-open probe (at most one holder does). */
+  probe: boolean;
+  /** The operator's pause (kept in the store: it holds across processes and restarts). */
+  paused: { reason: string | null; at: number } | null;
+  /** Holders that have permits or want some, this one included (fair share = concurrency ÷ this). */
+  holders: number;
+}
+
+export interface LimitsView {
+  /** Live holders (lease not expired), by holder id: permits held and requests out, as last reported. */
+  holders: { holder: string; permits: number; inUse: number; expiresAt: number }[];
+  /** Tokens in the bucket now (null without a rate limit known to the store). */
+  tokens: number | null;
+  breaker: 'closed' | 'half-open' | 'open';
+  paused: { reason: string | null; at: number } | null;
 }

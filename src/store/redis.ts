@@ -11,6 +11,7 @@
  *   <p>:{c}:n:<shard>, <p>:{c}:n   counters of parked deliveries
  *   <p>:{c}:dlq, <p>:{c}:dlqidx    hash + zset of dead letters (bounded)
  *   <p>:poison                     list of "<at>\t<json>" poison messages (bounded)
+ *   <p>:{c}:limits, holders, paused  the limits shared by a group's integrators (`redis-limits.ts`)
  *
  * Errors are not retried here: the lanes retry every write with backoff and keep the work meanwhile. The
  * client queues commands while it reconnects (an outage makes writes wait, never drop them).
@@ -21,6 +22,9 @@ import type {
   ClaimResult,
   DeadLetter,
   Durability,
+  LimitsGrant,
+  LimitsRequest,
+  LimitsView,
   MovePackage,
   ParkedDelivery,
   PoisonRecord,
@@ -41,6 +45,16 @@ import {
   SETTLE,
   TAKE_OVER,
 } from './redis-scripts.ts';
+import { checkLimitsRequest, checkPaused, viewLimits } from './limits.ts';
+import type { Paused } from './limits.ts';
+import {
+  LIMITS_SCRIPTS,
+  limitsKeys,
+  parseGrant,
+  parsePaused,
+  stateFromHashes,
+  syncArgs,
+} from './redis-limits.ts';
 
 const SCRIPTS = {
   takeOver: { numberOfKeys: 5, lua: TAKE_OVER },
@@ -51,6 +65,7 @@ const SCRIPTS = {
   addDead: { numberOfKeys: 3, lua: ADD_DEAD },
   replay: { numberOfKeys: 3, lua: REPLAY },
   poison: { numberOfKeys: 1, lua: POISON },
+  ...LIMITS_SCRIPTS,
 };
 type ScriptName = keyof typeof SCRIPTS;
 
@@ -337,6 +352,35 @@ export class RedisRetryStore implements RetryStore {
       aof: aof === null ? null : aof === '1',
       appendfsync,
     };
+  }
+
+  async syncLimits(req: LimitsRequest, now: number): Promise<LimitsGrant> {
+    checkLimitsRequest(req, now);
+    const keys = limitsKeys(this.k(req.customer));
+    return parseGrant(await this.run('syncLimits', ...keys, ...syncArgs(req, now)));
+  }
+
+  async releaseLimits(customer: string, holder: string, _now: number): Promise<void> {
+    const [limits, holders] = limitsKeys(this.k(customer));
+    await this.run('releaseLimits', limits, holders, holder);
+  }
+
+  async setPaused(customer: string, paused: Paused): Promise<void> {
+    checkPaused(paused);
+    const key = limitsKeys(this.k(customer))[2];
+    if (paused) await this.redis.set(key, JSON.stringify({ reason: paused.reason, at: paused.at }));
+    else await this.redis.del(key);
+  }
+
+  async limitsView(customer: string, now: number): Promise<LimitsView> {
+    const [limits, holders, paused] = limitsKeys(this.k(customer));
+    const res = (await this.redis.multi().hgetall(limits).hgetall(holders).get(paused).exec()) as [
+      [Error | null, Record<string, string>],
+      [Error | null, Record<string, string>],
+      [Error | null, string | null],
+    ];
+    for (const [err] of res) if (err) throw err;
+    return viewLimits(stateFromHashes(res[0][1], res[1][1]), parsePaused(res[2][1]), now);
   }
 
   async ping(): Promise<void> {

@@ -41,6 +41,7 @@ describe('docker-compose.yml', () => {
         'generator',
         'grafana',
         'integrator',
+        'integrator-proxy',
         'k6',
         'kafka',
         'kafka-ui',
@@ -76,6 +77,7 @@ describe('docker-compose.yml', () => {
       kafka: 'service_healthy',
       redis: 'service_healthy',
     });
+    expect(dependencies(service('integrator-proxy'))).toMatchObject({ integrator: 'service_healthy' });
     expect(dependencies(service('generator'))).toMatchObject({
       'connector-init': 'service_completed_successfully',
       integrator: 'service_healthy',
@@ -91,7 +93,7 @@ describe('docker-compose.yml', () => {
       kafka: [19092],
       connect: [18083],
       redis: [16379],
-      integrator: [18080],
+      'integrator-proxy': [18080],
       'mock-customers': [14000],
       prometheus: [19090],
       grafana: [13000],
@@ -101,6 +103,32 @@ describe('docker-compose.yml', () => {
     const docs = readFileSync(join(REPO_ROOT, 'docs/PIPELINE.md'), 'utf8');
     for (const port of Object.values(ports).flat())
       expect(docs, `docs/PIPELINE.md mentions ${port}`).toContain(String(port));
+  });
+
+  it('scales the integrator (`--scale integrator=N`): no host port of its own, the proxy on 18080 reaches every replica', () => {
+    const integrator = service('integrator');
+    expect(integrator.ports ?? []).toEqual([]);
+    expect(integrator.environment?.KAFKA_GROUP_ID).toBeTruthy(); // one group…
+    expect(integrator.environment?.REDIS_URL).toBe('redis://redis:6379'); // …one store, the same for every replica
+    // Nothing that would tie the service to one container.
+    const raw = integrator as Record<string, unknown>;
+    expect(raw.container_name).toBeUndefined();
+    expect(raw.hostname).toBeUndefined();
+    const proxy = service('integrator-proxy');
+    const conf = bindMounts(proxy).find((m) => m.target === '/etc/nginx/conf.d/default.conf');
+    expect(conf && relative(REPO_ROOT, conf.source)).toBe('deploy/nginx/integrator.conf');
+    const nginx = readFileSync(join(REPO_ROOT, 'deploy/nginx/integrator.conf'), 'utf8');
+    const upstream = /upstream (\w+) \{([^}]*)\}/.exec(nginx);
+    expect(upstream?.[2]).toMatch(/^\s*server integrator:8080\b/m);
+    expect(nginx).toContain(`proxy_pass http://${upstream?.[1]};`);
+    expect(nginx).toMatch(/^\s*listen 8080;/m);
+    expect(publishedPorts(proxy)).toEqual([18080]);
+    // k6 compares the integrator's metrics before and after a run: both from the replica the proxy keeps.
+    expect(service('k6').environment?.INTEGRATOR_URL).toBe('http://integrator-proxy:8080');
+    // The live stream goes through unbuffered.
+    expect(nginx).toMatch(/proxy_buffering off;/);
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('docker compose up --scale integrator=3');
   });
 
   it('keeps the optional parts behind profiles, and a topic browser in the default one', () => {

@@ -54,6 +54,11 @@ export async function dockerCompose(args: string[]): Promise<{ stdout: string; s
 
 export async function composeConfig(): Promise<ComposeFile> {
   const { stdout } = await dockerCompose(['config']);
+  return (await yamlToJson(stdout)) as ComposeFile;
+}
+
+/** A YAML document as the PyYAML that docker-compose 1.x runs on reads it (safe_load), turned into JSON. */
+export async function yamlToJson(text: string): Promise<unknown> {
   const child = execFile(
     'python3',
     ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'],
@@ -66,11 +71,11 @@ export async function composeConfig(): Promise<ComposeFile> {
     child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`python3 (PyYAML) could not read the config: ${err}`)),
+      code === 0 ? resolve(out) : reject(new Error(`python3 (PyYAML) could not read the YAML: ${err}`)),
     );
   });
-  child.stdin?.end(stdout);
-  return JSON.parse(await output) as ComposeFile;
+  child.stdin?.end(text);
+  return JSON.parse(await output) as unknown;
 }
 
 export function argv(value: string[] | string | undefined): string[] {

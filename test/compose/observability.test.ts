@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bindMounts, composeConfig, REPO_ROOT } from './compose.ts';
+import { bindMounts, composeConfig, REPO_ROOT, yamlToJson } from './compose.ts';
 import type { ComposeFile } from './compose.ts';
 
 /** CONTRACT §6. */
@@ -90,6 +90,24 @@ describe('Grafana dashboard', () => {
     }
   });
 
+  it('adds up the replicas: every series is aggregated across instances, the store-wide gauge by max', () => {
+    for (const panel of panels) {
+      for (const { expr } of panel.targets ?? []) {
+        // An integrator series straight off a scrape would draw one line per replica.
+        expect(expr, panel.title).toMatch(/^(sum|max|count|histogram_quantile\(0\.\d+, sum) by \(|^count\(/);
+        if (/integrator_retry_queue_depth/.test(expr))
+          expect(expr, panel.title).toMatch(/^max by \(customer\)/);
+        if (/integrator_circuit_state/.test(expr)) expect(expr, panel.title).toMatch(/^max by \(customer\)/);
+      }
+    }
+    const perReplica = panels.find((p) => p.title === 'Deliveries / s per replica');
+    expect(perReplica?.targets?.[0]?.expr).toMatch(
+      /^sum by \(instance\) \(rate\(integrator_deliveries_total/,
+    );
+    const up = panels.find((p) => p.title === 'Replicas up');
+    expect(up?.targets?.[0]?.expr).toBe('count(up{job="integrator"} == 1)');
+  });
+
   it('every panel queries the provisioned datasource, and the provider loads this folder', () => {
     const datasources = readFileSync(
       join(REPO_ROOT, 'deploy/grafana/provisioning/datasources/prometheus.yml'),
@@ -113,11 +131,25 @@ describe('Grafana dashboard', () => {
   });
 });
 
+interface ScrapeConfig {
+  job_name: string;
+  metrics_path?: string;
+  static_configs?: { targets: string[] }[];
+  dns_sd_configs?: { names: string[]; type?: string; port?: number }[];
+}
+
 describe('Prometheus', () => {
-  it("scrapes the integrator's and the mocks' /metrics on their container ports", () => {
-    const config = readFileSync(join(REPO_ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8');
-    expect(config).toContain("targets: ['integrator:8080']");
-    expect(config).toContain("targets: ['mock-customers:4000']");
+  it("scrapes every integrator replica's and the mocks' /metrics on their container ports", async () => {
+    const config = (await yamlToJson(
+      readFileSync(join(REPO_ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8'),
+    )) as { scrape_configs: ScrapeConfig[] };
+    const job = (name: string) => config.scrape_configs.find((j) => j.job_name === name);
+    // Every replica of `docker compose up --scale integrator=N`: one A record per container.
+    expect(job('integrator')?.dns_sd_configs).toEqual([
+      expect.objectContaining({ names: ['integrator'], type: 'A', port: 8080 }),
+    ]);
+    expect(job('integrator')?.static_configs).toBeUndefined();
+    expect(job('mock-customers')?.static_configs).toEqual([{ targets: ['mock-customers:4000'] }]);
     expect(compose.services.integrator?.environment?.PORT).toBe(8080);
     expect(compose.services['mock-customers']?.environment?.PORT).toBe(4000);
     const mount = compose.services.prometheus && bindMounts(compose.services.prometheus)[0];

@@ -1,9 +1,10 @@
 /**
  * Deterministic simulation of the real delivery core (pipeline, lanes, offset tracking, commit loop, the
- * memory store) under seeded schedules of crashes, rebalances with stale owners, store error replies and
- * stalls, and customers that fail, time out, hang and answer 429. Every schedule is checked against the
- * guarantees (`invariants.ts`). A failure prints its seed, the shrunk schedule and the trace of its run;
- * `SIM_SEED=<seed> SIM_PATH=<path>` replays it exactly.
+ * memory store) in one or two processes sharing the customers' limits, under seeded schedules of crashes,
+ * rebalances with stale owners, store error replies and stalls, a process cut off from the shared limits,
+ * and customers that fail, time out, hang and answer 429. Every schedule is checked against the guarantees
+ * (`invariants.ts`). A failure prints its seed, the shrunk schedule and the last SIM_TRACE (80) lines of
+ * its trace; `SIM_SEED=<seed> SIM_PATH=<path>` replays it exactly.
  *
  *   npm test                     SIM_RUNS schedules (default 1500)
  *   npm run sim:long             many more (SIM_RUNS=50000)
@@ -42,7 +43,7 @@ describe('simulation of the delivery core', () => {
           if (found.length > 0) {
             throw new Error(
               `${found.length} violation(s):\n  ${found.slice(0, 12).join('\n  ')}\n` +
-                `trace (last lines):\n${world.trace.slice(-80).join('\n')}`,
+                `trace (last lines):\n${world.trace.slice(-Number(process.env.SIM_TRACE ?? 80)).join('\n')}`,
             );
           }
         }),

@@ -3,6 +3,10 @@
  * a 400, or never (a hang, cut by the sender's timeout). The receiver's ledger records what the customer
  * itself took in (a 2xx it wrote), even when the answer never reached the integrator — a timeout after
  * processing, a crashed integrator, a shutdown abort — because that is what the customer sees.
+ *
+ * Each customer also records, across all integrator processes, when each request reached it and the most
+ * requests it had open at once (a request is open until its answer, the sender's timeout, an abort, or the
+ * death of the process that sent it: its connection closes with it).
  */
 import type { Clock } from '../../src/clock.ts';
 import type { AttemptReport } from '../../src/delivery/outcome.ts';
@@ -42,6 +46,12 @@ type Rand = () => number;
 
 export class SimCustomer {
   behaviour: Behaviour;
+  /** When each request reached the customer. */
+  readonly sends: number[] = [];
+  /** The most requests open at once, and when. */
+  maxOpen = 0;
+  maxOpenAt = 0;
+  private readonly open = new Set<{ alive: () => boolean }>();
   constructor(
     readonly id: string,
     behaviour: Behaviour,
@@ -66,12 +76,21 @@ export class SimCustomer {
             step: body.data.step,
             at: this.clock.now(),
           });
+          const conn = { alive };
+          for (const c of this.open) if (!c.alive()) this.open.delete(c);
+          this.open.add(conn);
+          this.sends.push(this.clock.now());
+          if (this.open.size > this.maxOpen) {
+            this.maxOpen = this.open.size;
+            this.maxOpenAt = this.clock.now();
+          }
           const latency = b.latencyMs[0] + this.random() * (b.latencyMs[1] - b.latencyMs[0]);
           const roll = this.random();
           let settled = false;
           const answer = (r: AttemptReport) => {
             if (settled) return;
             settled = true;
+            this.open.delete(conn);
             if (alive()) resolve(r);
           };
           const timer = this.clock.after(timeoutMs, () => answer({ kind: 'timeout', afterMs: timeoutMs }));

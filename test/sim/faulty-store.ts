@@ -10,6 +10,12 @@ import type { RetryStore } from '../../src/store/port.ts';
 export interface StoreWeather {
   /** Writes fail with an error reply. */
   refuseWrites: boolean;
+  /**
+   * Processes (slots) whose calls on the shared limits fail: cut off from them while the others are not
+   * (a replica partitioned from Redis: it must stop sending before the others get its permits): with an
+   * error reply, or no answer until the fault ends and then the connection's error (a hung connection).
+   */
+  refuseLimits: Map<number, 'refuse' | 'hang'>;
   /** Every call is answered this much later. */
   stallMs: number;
 }
@@ -26,6 +32,9 @@ const WRITES = new Set([
   'recordPoison',
 ]);
 
+/** The shared limits: writes too (refused with the others), and refused on their own by `refuseLimits`. */
+const LIMITS = new Set(['syncLimits', 'releaseLimits', 'setPaused']);
+
 export function processStore(
   inner: RetryStore,
   weather: StoreWeather,
@@ -34,6 +43,7 @@ export function processStore(
   trace: (line: string) => void = () => {},
   /** A write was refused as stale: this process was fenced (a rebalance reached it late). */
   onStale: () => void = () => {},
+  slot = 0,
 ): RetryStore {
   const never = new Promise<never>(() => {});
   return new Proxy(inner, {
@@ -44,6 +54,20 @@ export function processStore(
       return (...args: unknown[]) => {
         if (!alive()) return never;
         const call = async () => {
+          if (weather.refuseLimits.get(slot) === 'hang' && LIMITS.has(name)) {
+            // No answer while the fault lasts, then the connection's error (the call never ran).
+            trace(`store.${name} HUNG`);
+            await new Promise<void>((resolve) => {
+              const check = () =>
+                weather.refuseLimits.get(slot) === 'hang' ? clock.after(50, check) : resolve();
+              check();
+            });
+            throw new Error('Connection is closed.');
+          }
+          if ((weather.refuseWrites || weather.refuseLimits.has(slot)) && LIMITS.has(name)) {
+            trace(`store.${name} REFUSED`);
+            throw new Error('OOM command not allowed when used memory > maxmemory');
+          }
           if (weather.refuseWrites && WRITES.has(name)) {
             if (WRITES.has(name)) trace(`store.${name} REFUSED ${describe(args)}`);
             throw new Error('OOM command not allowed when used memory > maxmemory');
@@ -55,7 +79,8 @@ export function processStore(
               if ((err as { code?: string }).code === 'STALE_EPOCH') onStale();
               throw err;
             });
-          if (WRITES.has(name)) trace(`store.${name} ok ${describe(args)} → ${describe([res])}`);
+          if (WRITES.has(name) || LIMITS.has(name))
+            trace(`store.${name} ok ${describe(args)} → ${describe([res])}`);
           return res;
         };
         const stall = weather.stallMs;

@@ -8,7 +8,10 @@
  *   a stale owner), or what the customer took in while the integrator never heard its answer;
  * - memory bound: no lane holds more than twice its `maxInMemory` plus two rounds of its concurrency (claims
  *   under way) and a record per partition in hand;
- * - poison: every malformed record is kept with its reason, and never blocks its partition.
+ * - poison: every malformed record is kept with its reason, and never blocks its partition;
+ * - limits shared by all integrators (README "Running several integrators"): never more than `concurrency`
+ *   requests open at a customer, and never more than ratePerSecond × window + ratePerSecond requests in any
+ *   window (the bucket's one second of burst), whichever processes sent them.
  */
 import type { World } from './world.ts';
 import { tupleKey } from './world.ts';
@@ -68,10 +71,35 @@ export async function violations(world: World): Promise<string[]> {
 
   if (world.maxHeldOverCap > 0) out.push(`memory: a lane held ${world.maxHeldOverCap} more than its bound`);
 
+  world.schedule.customers.forEach((c, i) => {
+    const sim = world.customers[i]!;
+    if (sim.maxOpen > c.concurrency)
+      out.push(
+        `concurrency: ${c.id} had ${sim.maxOpen} requests open (limit ${c.concurrency}) at ${sim.maxOpenAt - 1_800_000_000_000}`,
+      );
+    const worst = rateExcess(sim.sends, c.ratePerSecond);
+    if (worst) out.push(`rate: ${c.id} (${c.ratePerSecond}/s) ${worst}`);
+  });
+
   const kept = await world.store.listPoison(0, 100_000);
   for (const p of world.poison) {
     if (!kept.items.some((x) => x.partition === p.partition && x.offset === String(p.offset) && x.reason))
       out.push(`poison p${p.partition}@${p.offset} not recorded with its reason`);
   }
   return out;
+}
+
+/** A window holding more sends than ratePerSecond × window + ratePerSecond, described; else null. */
+export function rateExcess(sends: readonly number[], perSecond: number | null): string | null {
+  if (perSecond === null) return null;
+  const t = [...sends].sort((a, b) => a - b);
+  for (let j = 0; j < t.length; j++) {
+    for (let i = 0; i <= j; i++) {
+      const windowMs = t[j]! - t[i]!;
+      const count = j - i + 1;
+      if (count > (perSecond * windowMs) / 1000 + perSecond)
+        return `${count} requests within ${windowMs} ms from ${t[i]! - 1_800_000_000_000}`;
+    }
+  }
+  return null;
 }

@@ -3,7 +3,10 @@
  * 1–3 customers with small limits (so that parking, back-pressure and the breaker all happen), 1–3
  * partitions, packages with up to 4 statuses produced in order, a few poison records, and faults —
  * crashes, graceful stops and second members (rebalances, with stale owners), store error replies and
- * stalls, customers turning slow, failing or hanging, operator pauses.
+ * stalls, one process cut off from the shared limits (lanes must stop sending when their lease runs out),
+ * customers turning slow, failing or hanging, operator pauses; leases from short (300 ms) to the default.
+ * One schedule in four is a busy pair of processes sharing the limits of slow customers with few permits,
+ * one of the processes cut off from the limits for a while.
  */
 import fc from 'fast-check';
 import type { Behaviour } from './customers.ts';
@@ -49,14 +52,14 @@ const customer = (i: number, steps: number): fc.Arbitrary<CustomerSpec> =>
 const STEPS = 4;
 const SPAN_MS = 6000;
 
-const records = (customers: number): fc.Arbitrary<RecordSpec[]> =>
+const records = (customers: number, maxPackages = 14): fc.Arbitrary<RecordSpec[]> =>
   fc
     .array(
       fc.record({
         owner: fc.integer({ min: 0, max: customers - 1 }),
         times: fc.array(fc.integer({ min: 0, max: SPAN_MS }), { minLength: 1, maxLength: STEPS }),
       }),
-      { minLength: 1, maxLength: 14 },
+      { minLength: 1, maxLength: maxPackages },
     )
     .chain((pkgs) =>
       fc
@@ -110,6 +113,16 @@ const fault = (customers: number): fc.Arbitrary<Fault> => {
     {
       arbitrary: fc.record({
         at,
+        kind: fc.constant('limitsDown' as const),
+        forMs: fc.integer({ min: 50, max: 8000 }),
+        who: fc.constantFrom<0 | 1>(0, 1),
+        hang: fc.boolean(),
+      }),
+      weight: 2,
+    },
+    {
+      arbitrary: fc.record({
+        at,
         kind: fc.constant('behaviour' as const),
         customer: fc.integer({ min: 0, max: customers - 1 }),
         behaviour: behaviour(STEPS),
@@ -134,8 +147,55 @@ const churn: fc.Arbitrary<Fault> = fc.record({
   who: fc.constantFrom<0 | 1>(0, 1),
 });
 
-export const schedules: fc.Arbitrary<Schedule> = fc.integer({ min: 1, max: 3 }).chain((n) =>
-  fc.record({
+/**
+ * Two processes sharing the customers' limits from the start, busy (up to 40 packages), one of them cut
+ * off from the limits for a while: where a process that sent without a lease would overrun the customer.
+ */
+const shared = (n: number): fc.Arbitrary<Fault[]> =>
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: 500 }),
+      fc.record({
+        at: fc.integer({ min: 500, max: 4000 }),
+        kind: fc.constant('limitsDown' as const),
+        forMs: fc.integer({ min: 1500, max: 8000 }),
+        who: fc.constantFrom<0 | 1>(0, 1),
+        hang: fc.boolean(),
+      }),
+      fc.array(fault(n), { maxLength: 3 }),
+    )
+    .map(([startAt, cut, more]) =>
+      [{ at: startAt, kind: 'start' as const, who: 1 as const }, cut, ...more].sort((a, b) => a.at - b.at),
+    );
+
+export const schedules: fc.Arbitrary<Schedule> = fc
+  .integer({ min: 1, max: 3 })
+  .chain((n) =>
+    fc.oneof(
+      { arbitrary: schedule(n, records(n), faults(n)), weight: 3 },
+      { arbitrary: schedule(n, records(n, 40), shared(n), slow), weight: 1 },
+    ),
+  );
+
+const faults = (n: number): fc.Arbitrary<Fault[]> =>
+  fc
+    .tuple(fc.array(fault(n), { maxLength: 8 }), fc.array(churn, { maxLength: 6 }))
+    .map(([fs, cs]) => [...fs, ...cs].sort((a, b) => a.at - b.at));
+
+/** Few permits, long requests: two processes' requests overlap whenever both send. */
+const slow = (c: CustomerSpec): CustomerSpec => ({
+  ...c,
+  concurrency: Math.min(c.concurrency, 2),
+  behaviour: { ...c.behaviour, latencyMs: [150, 450] },
+});
+
+function schedule(
+  n: number,
+  records: fc.Arbitrary<RecordSpec[]>,
+  faults: fc.Arbitrary<Fault[]>,
+  tweak: (c: CustomerSpec) => CustomerSpec = (c) => c,
+): fc.Arbitrary<Schedule> {
+  return fc.record({
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     partitions: fc.integer({ min: 1, max: 3 }),
     parkAfterMs: fc.integer({ min: 20, max: 600 }),
@@ -146,12 +206,11 @@ export const schedules: fc.Arbitrary<Schedule> = fc.integer({ min: 1, max: 3 }).
       fc.integer({ min: 0, max: 1500 }),
       fc.integer({ min: 0, max: 300 }),
     ),
-    customers: fc.tuple(...Array.from({ length: n }, (_, i) => customer(i, STEPS))),
-    records: records(n),
+    leaseMs: fc.oneof(fc.constant(6000), fc.integer({ min: 300, max: 3000 })),
+    customers: fc.tuple(...Array.from({ length: n }, (_, i) => customer(i, STEPS).map(tweak))),
+    records,
     // Faults of every kind, plus membership churn: a second member joining, members crashing, stopping and
     // coming back (rebalances, with stale owners when maxNoticeMs > 0).
-    faults: fc
-      .tuple(fc.array(fault(n), { maxLength: 8 }), fc.array(churn, { maxLength: 6 }))
-      .map(([fs, cs]) => [...fs, ...cs].sort((a, b) => a.at - b.at)),
-  }),
-);
+    faults,
+  });
+}

@@ -51,6 +51,7 @@ export type Fault =
   | { at: number; kind: 'crash' | 'start' | 'stop'; who: 0 | 1 }
   | { at: number; kind: 'storeDown'; forMs: number }
   | { at: number; kind: 'storeStall'; forMs: number; stallMs: number }
+  | { at: number; kind: 'limitsDown'; forMs: number; who: 0 | 1; hang: boolean }
   | { at: number; kind: 'behaviour'; customer: number; behaviour: Behaviour }
   | { at: number; kind: 'pause'; customer: number; forMs: number };
 
@@ -63,6 +64,8 @@ export interface Schedule {
   generations: boolean;
   /** Longest a member takes to hear of a rebalance (a stale owner keeps working meanwhile). */
   maxNoticeMs: number;
+  /** The lease on the shared limits (stretched by the lanes for long timeouts). */
+  leaseMs: number;
   customers: CustomerSpec[];
   records: RecordSpec[];
   faults: Fault[];
@@ -88,7 +91,11 @@ export class World {
   readonly ledger = new Ledger();
   readonly store: MemoryRetryStore;
   readonly broker: SimBroker;
-  readonly weather: StoreWeather = { refuseWrites: false, stallMs: 0 };
+  readonly weather: StoreWeather = {
+    refuseWrites: false,
+    refuseLimits: new Map<number, 'refuse' | 'hang'>(),
+    stallMs: 0,
+  };
   readonly customers: SimCustomer[];
   readonly expected = new Set<string>();
   readonly excused = new Set<string>();
@@ -103,6 +110,7 @@ export class World {
   private readonly byOffset: Map<string, string[]>[] = [];
   private readonly eventTuple = new Map<string, { pkg: string; step: number }>();
   private readonly configs: CustomerConfig[];
+  private readonly pauseCalls = new Map<number, Promise<void>>();
 
   constructor(readonly schedule: Schedule) {
     this.random = rng(schedule.seed);
@@ -136,7 +144,7 @@ export class World {
 
   note(line: string): void {
     this.trace.push(`${String(this.clock.now() - 1_800_000_000_000).padStart(7)} ${line}`);
-    if (this.trace.length > 400) this.trace.shift();
+    if (this.trace.length > Number(process.env.SIM_TRACE ?? 400)) this.trace.shift();
   }
 
   // ── records ──
@@ -221,6 +229,7 @@ export class World {
         () => proc.alive,
         (l) => this.note(`[${slot}] ${l}`),
         () => this.faultHappened(`fence ${slot}`),
+        slot,
       ),
       sender: (c) => this.customers[this.configs.indexOf(c)]!.sender(c.timeoutMs, () => proc.alive),
       clock,
@@ -231,6 +240,10 @@ export class World {
         delivery: (e) => this.observed(slot, consumer, e),
       },
       random: rng(this.schedule.seed ^ (slot + 1) ^ this.clock.now()),
+      holder: `process-${slot}@${this.clock.now()}`,
+      leaseMs: this.schedule.leaseMs,
+      // The memory store answers at once: a stalled answer's tokens are given back, so the rate is exact.
+      tokenFreshMs: 0,
     });
     this.slots[slot] = proc;
     this.note(`start process ${slot}`);
@@ -311,7 +324,9 @@ export class World {
       for (const lane of p.core.lanes) {
         // The bound the README states: twice maxInMemory, plus the claims of two rounds of concurrency that
         // may land after intake filled the lane, plus one record per partition in hand.
-        const { maxInMemory, concurrency } = lane.snapshot().limits;
+        const snap = lane.snapshot();
+        const { maxInMemory, concurrency } = snap.limits;
+        if (snap.shared.lease === 'lost') this.count('steps with a lease lost');
         worst = Math.max(worst, lane.held - (2 * maxInMemory + 2 * concurrency + this.schedule.partitions));
       }
     }
@@ -322,7 +337,7 @@ export class World {
     const s = this.schedule;
     this.startProcess(0);
     for (const r of s.records) this.clock.after(r.at, () => this.produce(r));
-    const weatherUntil = { down: 0, stall: 0 };
+    const weatherUntil = { down: 0, stall: 0, limits: [0, 0] };
     for (const f of s.faults) {
       this.clock.after(f.at, () => {
         if (f.kind === 'crash') this.crash(f.who);
@@ -341,6 +356,15 @@ export class World {
           weatherUntil.stall = Math.max(weatherUntil.stall, this.clock.now() + f.forMs);
           this.clock.after(f.forMs, () => {
             if (this.clock.now() >= weatherUntil.stall) this.weather.stallMs = 0;
+          });
+        } else if (f.kind === 'limitsDown') {
+          this.note(
+            `store ${f.hang ? 'ignores' : 'refuses'} process ${f.who}'s limits syncs for ${f.forMs} ms`,
+          );
+          this.weather.refuseLimits.set(f.who, f.hang ? 'hang' : 'refuse');
+          weatherUntil.limits[f.who] = Math.max(weatherUntil.limits[f.who]!, this.clock.now() + f.forMs);
+          this.clock.after(f.forMs, () => {
+            if (this.clock.now() >= weatherUntil.limits[f.who]!) this.weather.refuseLimits.delete(f.who);
           });
         } else if (f.kind === 'behaviour') {
           this.note(`customer ${f.customer} behaviour changes`);
@@ -413,8 +437,28 @@ export class World {
     }
   }
 
+  /**
+   * The operator's pause, through one running process (the others see it at their next sync). The
+   * operator waits for each answer: a pause and the resume after it reach the store in that order.
+   */
   private setPaused(customer: number, paused: boolean): void {
-    for (const p of this.slots) if (p?.alive) p.core.lanes[customer]!.setPaused(paused);
+    const before = this.pauseCalls.get(customer) ?? Promise.resolve();
+    const next = before.then(() => {
+      const p = this.slots.find((x) => x?.alive);
+      const id = this.schedule.customers[customer]!.id;
+      const call = p
+        ? p.core.lanes[customer]!.setPaused(paused, 'simulated operator')
+        : this.store.setPaused(id, paused ? { reason: null, at: 0 } : null);
+      // A store that never answers that process: the operator gives up (the call never reached it).
+      const gaveUp = new Promise<void>((_, reject) =>
+        this.clock.after(2000, () => reject(new Error('no answer'))),
+      );
+      return Promise.race([call, gaveUp]).then(
+        () => this.note(`customer ${customer} ${paused ? 'paused' : 'resumed'}`),
+        () => this.note(`customer ${customer} ${paused ? 'pause' : 'resume'} refused by the store`),
+      );
+    });
+    this.pauseCalls.set(customer, next);
   }
 
   /**

@@ -2,7 +2,13 @@
  * One conformance suite for the RetryStore port: every adapter must pass it unchanged (memory, Redis).
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ParkedDelivery, RetryStore, ShardRef, StoreLimits } from '../../src/store/port.ts';
+import type {
+  LimitsRequest,
+  ParkedDelivery,
+  RetryStore,
+  ShardRef,
+  StoreLimits,
+} from '../../src/store/port.ts';
 import { StaleEpochError } from '../../src/store/port.ts';
 
 let seq = 0;
@@ -288,6 +294,196 @@ export function storeConformance(name: string, make: MakeStore): void {
       expect(dur).toHaveProperty('evictionPolicy');
       expect(dur).toHaveProperty('aof');
       await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
+
+/** A shared store that several clients (integrator processes) reach: memory, the one store; Redis, new connections. */
+export interface LimitsBacking {
+  client(): Promise<RetryStore>;
+}
+
+const POLICY = { threshold: 50, volumeThreshold: 4, windowMs: 10_000, resetTimeoutMs: 5_000 };
+
+export function limitsRequest(over: Partial<LimitsRequest> & Pick<LimitsRequest, 'customer' | 'holder'>) {
+  const base: LimitsRequest = {
+    customer: over.customer,
+    holder: over.holder,
+    leaseMs: 10_000,
+    concurrency: 10,
+    ratePerSecond: null,
+    breaker: POLICY,
+    want: 0,
+    inUse: 0,
+    tokens: 0,
+    unusedTokens: 0,
+    failures: 0,
+    successes: 0,
+    probe: null,
+    wantProbe: false,
+  };
+  return { ...base, ...over };
+}
+
+export function limitsConformance(name: string, open: () => Promise<LimitsBacking>): void {
+  describe(`RetryStore conformance, shared limits: ${name}`, () => {
+    const created: RetryStore[] = [];
+    let backing: LimitsBacking;
+    let customer: string;
+    /** Each holder on a client of its own, as separate processes are. */
+    let a: RetryStore;
+    let b: RetryStore;
+    let c: RetryStore;
+    const client = async () => {
+      const s = await backing.client();
+      created.push(s);
+      return s;
+    };
+    beforeEach(async () => {
+      backing = await open();
+      customer = `c${Math.random().toString(36).slice(2, 8)}`;
+      [a, b, c] = [await client(), await client(), await client()];
+    });
+    afterAll(async () => {
+      for (const s of created) await s.close();
+    });
+    const sync = (store: RetryStore, holder: string, now: number, over: Partial<LimitsRequest> = {}) =>
+      store.syncLimits(limitsRequest({ customer, holder, ...over }), now);
+
+    it('the first holder of a customer with no state yet gets its want, a full bucket, a closed breaker', async () => {
+      const g = await sync(a, 'A', 0, { want: 4, ratePerSecond: 3, tokens: 5 });
+      expect(g).toEqual({
+        permits: 4,
+        tokens: 3,
+        nextTokenAt: 334,
+        breaker: 'closed',
+        reopensAt: null,
+        probe: false,
+        paused: null,
+        holders: 1,
+      });
+    });
+
+    it('two holders share concurrency fairly: the first shrinks to its share as its requests finish', async () => {
+      expect((await sync(a, 'A', 0, { want: 10 })).permits).toBe(10);
+      // Nothing is free and A is not starved yet: B waits.
+      expect(await sync(b, 'B', 1, { want: 10 })).toMatchObject({ permits: 0, holders: 2 });
+      // B is starved: A keeps its 10 requests out, and no more than its share once they finish.
+      expect((await sync(a, 'A', 2, { want: 10, inUse: 10 })).permits).toBe(10);
+      expect((await sync(a, 'A', 3, { want: 10, inUse: 4 })).permits).toBe(5);
+      expect((await sync(b, 'B', 4, { want: 10 })).permits).toBe(5);
+      expect((await sync(a, 'A', 5, { want: 10, inUse: 5 })).permits).toBe(5);
+      const view = await a.limitsView(customer, 5);
+      expect(view.holders.map((h) => [h.holder, h.permits])).toEqual([
+        ['A', 5],
+        ['B', 5],
+      ]);
+    });
+
+    it("a third holder's arrival shrinks the others as their requests drop, never above concurrency", async () => {
+      await sync(a, 'A', 0, { want: 10 });
+      await sync(b, 'B', 1, { want: 10 });
+      await sync(a, 'A', 2, { want: 10, inUse: 0 });
+      await sync(b, 'B', 3, { want: 10 });
+      expect((await sync(c, 'C', 4, { want: 10 })).permits).toBe(0);
+      expect((await sync(a, 'A', 5, { want: 10, inUse: 5 })).permits).toBe(5);
+      expect((await sync(a, 'A', 6, { want: 10, inUse: 2 })).permits).toBe(3);
+      expect((await sync(b, 'B', 7, { want: 10, inUse: 1 })).permits).toBe(3);
+      const g = await sync(c, 'C', 8, { want: 10 });
+      expect(g).toMatchObject({ permits: 3, holders: 3 });
+      const sum = (await c.limitsView(customer, 8)).holders.reduce((s, h) => s + h.permits, 0);
+      expect(sum).toBeLessThanOrEqual(10);
+    });
+
+    it("an expired holder's permits (and its probe) come back to the others after its lease", async () => {
+      expect((await sync(a, 'A', 0, { want: 10, leaseMs: 1000 })).permits).toBe(10);
+      expect((await sync(b, 'B', 500, { want: 10 })).permits).toBe(0);
+      expect((await b.limitsView(customer, 999)).holders.map((h) => h.holder)).toEqual(['A', 'B']);
+      expect((await sync(b, 'B', 1000, { want: 10 })).permits).toBe(10);
+      expect((await b.limitsView(customer, 1000)).holders.map((h) => h.holder)).toEqual(['B']);
+    });
+
+    it('release returns the permits at once', async () => {
+      await sync(a, 'A', 0, { want: 10 });
+      expect((await sync(b, 'B', 1, { want: 10 })).permits).toBe(0);
+      await a.releaseLimits(customer, 'A', 2);
+      expect(await sync(b, 'B', 3, { want: 10 })).toMatchObject({ permits: 10, holders: 1 });
+    });
+
+    it('one bucket for all holders: never more than capacity + rate × elapsed, unused tokens come back', async () => {
+      const r = { ratePerSecond: 5 };
+      expect(await sync(a, 'A', 0, { ...r, tokens: 10 })).toMatchObject({ tokens: 5, nextTokenAt: 200 });
+      expect(await sync(b, 'B', 100, { ...r, tokens: 10 })).toMatchObject({ tokens: 0, nextTokenAt: 200 });
+      expect((await a.limitsView(customer, 100)).tokens).toBeCloseTo(0.5, 9);
+      // A gives back 3 it did not use: B can have them.
+      expect(await sync(a, 'A', 100, { ...r, unusedTokens: 3 })).toMatchObject({
+        tokens: 0,
+        nextTokenAt: null,
+      });
+      expect(await sync(b, 'B', 100, { ...r, tokens: 10 })).toMatchObject({ tokens: 3, nextTokenAt: 200 });
+      // A long idle time fills it to one second of burst, no more.
+      expect((await sync(a, 'A', 60_000, { ...r, tokens: 10 })).tokens).toBe(5);
+      // Without a rate limit everything asked is granted, and the store knows no bucket.
+      expect(await sync(a, 'A', 60_001, { tokens: 7 })).toMatchObject({ tokens: 7, nextTokenAt: null });
+      expect((await a.limitsView(customer, 60_001)).tokens).toBeNull();
+    });
+
+    it('the breaker opens once from the holders’ combined failures; exactly one of them holds the probe', async () => {
+      expect((await sync(a, 'A', 0, { failures: 2 })).breaker).toBe('closed');
+      expect(await sync(b, 'B', 10, { failures: 2 })).toMatchObject({ breaker: 'open', reopensAt: 5010 });
+      // Answers while open are ignored, and do not move the reopening.
+      expect(await sync(a, 'A', 20, { failures: 5, successes: 1 })).toMatchObject({
+        breaker: 'open',
+        reopensAt: 5010,
+      });
+      expect((await c.limitsView(customer, 5009)).breaker).toBe('open');
+      expect((await c.limitsView(customer, 5010)).breaker).toBe('half-open');
+      const ga = await sync(a, 'A', 5010, { wantProbe: true });
+      const gb = await sync(b, 'B', 5011, { wantProbe: true });
+      expect([ga.breaker, ga.probe, gb.breaker, gb.probe]).toEqual(['half-open', true, 'half-open', false]);
+      // A's probe failed: open again; B then takes the next probe, and its success closes the breaker.
+      expect(await sync(a, 'A', 5100, { probe: 'failed' })).toMatchObject({
+        breaker: 'open',
+        reopensAt: 10_100,
+      });
+      expect(await sync(b, 'B', 10_100, { wantProbe: true })).toMatchObject({
+        breaker: 'half-open',
+        probe: true,
+      });
+      expect(await sync(a, 'A', 10_101, { wantProbe: true })).toMatchObject({ probe: false });
+      // Only the probe's holder decides: A cannot close it.
+      expect((await sync(a, 'A', 10_102, { probe: 'ok' })).breaker).toBe('half-open');
+      expect(await sync(b, 'B', 10_200, { probe: 'ok' })).toMatchObject({ breaker: 'closed', probe: false });
+      // The window was cleared: three more failures are below the volume threshold.
+      expect((await sync(a, 'A', 10_300, { failures: 3 })).breaker).toBe('closed');
+    });
+
+    it("an abandoned probe, or its holder's expiry, frees the probe for another holder", async () => {
+      await sync(a, 'A', 0, { failures: 4, leaseMs: 100_000 });
+      expect((await sync(a, 'A', 5000, { wantProbe: true, leaseMs: 1000 })).probe).toBe(true);
+      expect((await sync(b, 'B', 5500, { wantProbe: true })).probe).toBe(false);
+      expect((await sync(b, 'B', 6000, { wantProbe: true })).probe).toBe(true);
+      expect((await sync(b, 'B', 6001, { probe: 'abandoned' })).probe).toBe(false);
+      expect((await sync(c, 'C', 6002, { wantProbe: true })).probe).toBe(true);
+      await c.releaseLimits(customer, 'C', 6003);
+      expect((await sync(a, 'A', 6004, { wantProbe: true })).probe).toBe(true);
+    });
+
+    it('a pause is seen by every holder and survives a new client of the store', async () => {
+      await a.setPaused(customer, { reason: 'maintenance', at: 42 });
+      expect((await sync(b, 'B', 50, { want: 1 })).paused).toEqual({ reason: 'maintenance', at: 42 });
+      const later = await client();
+      expect((await later.limitsView(customer, 60)).paused).toEqual({ reason: 'maintenance', at: 42 });
+      await later.setPaused(customer, null);
+      expect((await sync(a, 'A', 70)).paused).toBeNull();
+      expect((await b.limitsView(customer, 70)).paused).toBeNull();
+    });
+
+    it('refuses a malformed request with a clear error, and changes nothing', async () => {
+      await expect(sync(a, 'A', 0, { want: -1 })).rejects.toThrow(/want must be an integer/);
+      await expect(sync(a, '', 0)).rejects.toThrow(/holder/);
+      await expect(a.setPaused(customer, { reason: null, at: Number.NaN })).rejects.toThrow(/pause/);
+      expect((await a.limitsView(customer, 0)).holders).toEqual([]);
     });
   });
 }

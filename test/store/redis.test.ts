@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisRetryStore } from '../../src/store/redis.ts';
 import { startRedis } from '../harness/redis.ts';
 import type { RedisServer } from '../harness/redis.ts';
-import { storeConformance, delivery } from './conformance.ts';
+import { limitsConformance, limitsRequest, storeConformance, delivery } from './conformance.ts';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -21,6 +21,12 @@ storeConformance(
       ...(onTrimmed ? { onTrimmed } : {}),
     }),
 );
+
+// Every holder on a connection of its own, to one prefix.
+limitsConformance('redis', async () => {
+  const prefix = `l${Math.random().toString(36).slice(2, 8)}`;
+  return { client: async () => new RedisRetryStore(server.url, { prefix }) };
+});
 
 describe('RedisRetryStore durability', () => {
   it('parked work survives a Redis restart (appendonly) and the client reconnects by itself', async () => {
@@ -42,5 +48,21 @@ describe('RedisRetryStore durability', () => {
       appendfsync: 'everysec',
     });
     await store.close();
+  });
+
+  it('the shared limits and a pause survive a Redis restart (appendonly)', async () => {
+    const store = new RedisRetryStore(server.url, { prefix: 'durable-limits' });
+    const req = limitsRequest({ customer: 'c', holder: 'A', want: 10, ratePerSecond: 2, tokens: 2 });
+    await store.setPaused('c', { reason: 'by ops', at: 5 });
+    expect(await store.syncLimits(req, 0)).toMatchObject({ permits: 10, tokens: 2 });
+    await server.restart();
+    const other = new RedisRetryStore(server.url, { prefix: 'durable-limits' });
+    expect(await other.syncLimits({ ...req, holder: 'B' }, 1)).toMatchObject({
+      permits: 0,
+      tokens: 0,
+      paused: { reason: 'by ops', at: 5 },
+    });
+    await store.close();
+    await other.close();
   });
 });

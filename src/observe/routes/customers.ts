@@ -1,11 +1,13 @@
 /**
  * Per-customer state and the operator's actions (README "HTTP surface"): the overview the console polls,
  * a customer's state, pause / resume, dead letters (list, replay, discard) and poison. Customer URLs are
- * shown without credentials or query strings.
+ * shown without credentials or query strings. Beside this process's numbers, `global` shows the customer's
+ * limits shared by the group's integrators, as the store holds them (null when it does not answer).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { safeUrl } from '../logger.ts';
 import type { CustomerLane, LaneView, RouteContext } from '../http.ts';
+import type { RetryStore } from '../../store/port.ts';
 import { limitOf, unknownParam } from './params.ts';
 
 const CHART_POINTS = 60;
@@ -39,6 +41,37 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
   ]);
 }
 
+/** The customer's shared limits (all integrators): requests out, holders, breaker, pause. */
+export interface GlobalView {
+  inflight: number;
+  permits: number;
+  holders: number;
+  tokens: number | null;
+  breaker: string;
+  paused: { reason: string | null; at: number } | null;
+}
+
+async function globalView(store: RetryStore, id: string): Promise<GlobalView | null> {
+  const v = await within(store.limitsView(id, Date.now()), 1000);
+  if (!v) return null;
+  return {
+    inflight: v.holders.reduce((n, h) => n + h.inUse, 0),
+    permits: v.holders.reduce((n, h) => n + h.permits, 0),
+    holders: v.holders.length,
+    tokens: v.tokens === null ? null : Math.floor(v.tokens),
+    breaker: v.breaker,
+    paused: v.paused,
+  };
+}
+
+function reasonOf(body: unknown): string | null | { error: string; field: string } {
+  const reason = ((body ?? {}) as { reason?: unknown }).reason;
+  if (reason === undefined || reason === null) return null;
+  if (typeof reason !== 'string' || reason.length > 500)
+    return { error: 'reason must be a string of at most 500 characters', field: 'reason' };
+  return reason;
+}
+
 function idsOf(body: unknown, required: boolean): string[] | undefined | { error: string; field: string } {
   const ids = ((body ?? {}) as { ids?: unknown }).ids;
   if (ids === undefined && !required) return undefined;
@@ -64,10 +97,14 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: RouteContext):
     return l;
   };
 
-  app.get('/customers', { preHandler: ctx.read }, async () => ({ customers: deps.lanes.map(publicView) }));
+  const full = async (l: CustomerLane) => ({ ...publicView(l), global: await globalView(deps.store, l.id) });
+
+  app.get('/customers', { preHandler: ctx.read }, async () => ({
+    customers: await Promise.all(deps.lanes.map(full)),
+  }));
   app.get('/customers/:id', { preHandler: ctx.read }, async (req, reply) => {
     const l = lane(req, reply);
-    return l ? publicView(l) : reply;
+    return l ? full(l) : reply;
   });
 
   app.get('/overview', { preHandler: ctx.read }, async (req) => {
@@ -75,6 +112,7 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: RouteContext):
       within(deps.store.listPoison(0, 1), 1000),
       ...deps.lanes.map((l) => within(deps.store.listDeadLetters(l.id, 0, 1), 1000)),
     ]);
+    const global = await Promise.all(deps.lanes.map((l) => globalView(deps.store, l.id)));
     return {
       at: new Date().toISOString(),
       role: ctx.roleOf(req),
@@ -82,6 +120,7 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: RouteContext):
         ...publicView(l),
         deliveriesPerSecond: deps.stats.rate(l.id, 10),
         deadLetters: dead[i]?.total ?? null,
+        global: global[i] ?? null,
         series: { stepSeconds: CHART_STEP_S, points: deps.stats.series(l.id, CHART_POINTS, CHART_STEP_S) },
       })),
       poison: poison?.total ?? null,
@@ -90,18 +129,28 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: RouteContext):
     };
   });
 
-  app.post('/customers/:id/pause', { preHandler: ctx.admin }, async (req, reply) => {
+  // The pause is the customer's, for every integrator of the group: kept in the store (it survives
+  // restarts); the others follow at their next limits sync.
+  const pauseRoute = (paused: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
     const l = lane(req, reply);
     if (!l) return reply;
-    l.setPaused(true);
-    return publicView(l);
-  });
-  app.post('/customers/:id/resume', { preHandler: ctx.admin }, async (req, reply) => {
-    const l = lane(req, reply);
-    if (!l) return reply;
-    l.setPaused(false);
-    return publicView(l);
-  });
+    const reason = paused ? reasonOf(req.body) : null;
+    if (reason !== null && typeof reason !== 'string') return reply.code(400).send(reason);
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000);
+      });
+      await Promise.race([l.setPaused(paused, reason), late]).finally(() => clearTimeout(timer));
+    } catch (err) {
+      return reply.code(503).send({
+        error: `the store did not take the ${paused ? 'pause' : 'resume'}: ${(err as Error).message}`,
+      });
+    }
+    return full(l);
+  };
+  app.post('/customers/:id/pause', { preHandler: ctx.admin }, pauseRoute(true));
+  app.post('/customers/:id/resume', { preHandler: ctx.admin }, pauseRoute(false));
   app.get('/customers/:id/dead-letters', { preHandler: ctx.read }, async (req, reply) => {
     const l = lane(req, reply);
     if (!l) return reply;

@@ -64,4 +64,73 @@ describe('lane mode machine', () => {
     expect(() => m.stopped()).toThrow(/illegal stopped → stopped/);
     expect(seen).toEqual(['running→paused', 'paused→running', 'running→stopping', 'stopping→stopped']);
   });
+
+  // The mode follows the customer's shared limits: each grant says where the breaker and the pause stand.
+  it.each<[Event[], ['closed' | 'half-open' | 'open', boolean][], string, boolean]>([
+    [[], [['open', false]], 'open', false],
+    [
+      [],
+      [
+        ['open', false],
+        ['half-open', false],
+      ],
+      'running',
+      false,
+    ],
+    [[], [['closed', true]], 'paused', true],
+    [
+      [],
+      [
+        ['closed', true],
+        ['open', true],
+      ],
+      'paused',
+      true,
+    ],
+    [
+      [],
+      [
+        ['closed', true],
+        ['open', false],
+      ],
+      'open',
+      false,
+    ], // resumed while the breaker is open
+    [
+      [],
+      [
+        ['closed', true],
+        ['closed', false],
+      ],
+      'running',
+      false,
+    ],
+    [['hold'], [['closed', true]], 'held', true], // followed while held, applied on release
+    [
+      ['hold'],
+      [
+        ['closed', true],
+        ['closed', false],
+      ],
+      'held',
+      false,
+    ],
+    [['stop'], [['open', true]], 'stopping', false], // nothing changes a stopping lane
+  ])('after %j, following %j: %s (operator paused %s)', (before, grants, mode, paused) => {
+    const m = new ModeMachine();
+    for (const e of before) apply(m, e);
+    for (const [breaker, p] of grants) m.follow(breaker, p);
+    expect(m.mode).toBe(mode);
+    expect(m.operatorPaused).toBe(paused);
+  });
+
+  it('a pause followed while held is where release returns', () => {
+    const m = new ModeMachine();
+    m.hold();
+    m.follow('open', true);
+    m.release();
+    expect(m.mode).toBe('paused');
+    m.follow('open', false);
+    expect(m.mode).toBe('open');
+  });
 });

@@ -115,7 +115,8 @@ export function customerPage({ role }, id) {
       );
       replace(
         tiles,
-        tile('In flight', `${num(c.inflight)} / ${num(c.limits.concurrency)}`),
+        tile('In flight', `${num(c.inflight)} / ${num(c.limits.concurrency)}`, 'this integrator'),
+        sharedTile(c),
         tile('Pending', num(c.pending)),
         tile('Parked', num(c.parked)),
         tile(
@@ -249,4 +250,17 @@ export function customerPage({ role }, id) {
       feed.stop();
     },
   };
+}
+
+/** The customer's limits across the group's integrators, as the store holds them. */
+function sharedTile(c) {
+  const g = c.global;
+  if (!g) return tile('In flight, all integrators', '—', 'the store does not answer');
+  const who = `${num(g.holders)} integrator${g.holders === 1 ? '' : 's'}`;
+  const reason = g.paused?.reason ? ` · paused: ${g.paused.reason}` : '';
+  return tile(
+    'In flight, all integrators',
+    `${num(g.inflight)} / ${num(c.limits.concurrency)}`,
+    who + reason,
+  );
 }
