@@ -14,6 +14,9 @@
  * in the README: a customer that turns slow can make fetching wait for up to `graceMs` (plus one spill
  * check) before its lane parks instead; work it cannot take is still parked by its age (PARK_AFTER_MS).
  */
+import { DrainRate, healthyNow } from './intake-policy.ts';
+import type { LaneLoad } from './intake-policy.ts';
+
 export type HealthMode = 'healthy' | 'doubtful' | 'unhealthy' | 'hopeful';
 
 const NEXT: Record<HealthMode, readonly HealthMode[]> = {
@@ -68,5 +71,31 @@ export class HealthJudge {
       throw new Error(`HealthJudge: ${this.current} → ${to} is not a transition`);
     this.current = to;
     this.since = now;
+  }
+}
+
+/** A lane's drain rate and its settled health: what its load tells the intake decisions. */
+export class LaneHealth {
+  private readonly rate: DrainRate;
+  private readonly judge: HealthJudge;
+
+  constructor(
+    limits: { concurrency: number; ratePerSecond: number | null },
+    private readonly parkAfterMs: number,
+  ) {
+    this.rate = new DrainRate(limits.concurrency, limits.ratePerSecond);
+    this.judge = new HealthJudge(parkAfterMs / 2);
+  }
+
+  /** An attempt took this long. */
+  took(durationMs: number): void {
+    this.rate.observe(durationMs);
+  }
+
+  load(x: Omit<LaneLoad, 'drainable' | 'parkAfterMs' | 'verdict'>, now: number): LaneLoad {
+    const drainable = (this.rate.perSecond(x.oldestOutMs) * this.parkAfterMs) / 1000;
+    const load: LaneLoad = { ...x, drainable, parkAfterMs: this.parkAfterMs, verdict: null };
+    load.verdict = this.judge.observe(healthyNow(load), now);
+    return load;
   }
 }

@@ -6,7 +6,7 @@ import type { RetryStore } from '../store/port.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { DeliveryObserver } from '../observe/delivery-events.ts';
-import type { BreakerState } from './breaker.ts';
+import type { BreakerMode as BreakerState } from '../store/limits.ts';
 import type { LaneMode } from './lane-mode.ts';
 import type { LaneLimits, LeaseMode, Paused } from './limits.ts';
 import type { ModeMachine } from './lane-mode.ts';

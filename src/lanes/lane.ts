@@ -10,6 +10,7 @@
  *   store-link.ts  the store writes, fenced by the shard owner's epoch, batched, retried on error
  *   lane-mode.ts   the mode (running, open, paused, held, stopping, stopped) that says what may happen
  *   limits.ts      the customer's limits, shared by the group's integrators, leased from the store
+ *   health.ts      the lane's drain rate and health verdict;  process-load.ts: is the process the bottleneck?
  *   intake-policy.ts, package-queues.ts: the pure decisions
  * This file composes them: the lane's load and back-pressure, ownership of partitions, modes, shutdown,
  * and what it reports.
@@ -21,12 +22,12 @@ import type { ParkedDelivery } from '../store/port.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { DeliveryObserver, DeliveryStep } from '../observe/delivery-events.ts';
 import { NO_OBSERVER } from '../observe/delivery-events.ts';
-import { BREAKER_GAUGE } from './breaker.ts';
+import { BREAKER_GAUGE } from '../store/limits.ts';
 import { LaneLimits } from './limits.ts';
 import { ModeMachine } from './lane-mode.ts';
 import type { LaneMode } from './lane-mode.ts';
-import { DrainRate, budget, healthyNow, saturated } from './intake-policy.ts';
-import { HealthJudge } from './health.ts';
+import { budget, saturated } from './intake-policy.ts';
+import { LaneHealth } from './health.ts';
 import type { LaneLoad } from './intake-policy.ts';
 import { LatencyWindow } from './latency-window.ts';
 import { ParkedWork } from './parked-work.ts';
@@ -49,8 +50,7 @@ export class Lane {
   private readonly parkAfterMs: number;
   private readonly mode: ModeMachine;
   private readonly limits: LaneLimits;
-  private readonly rate: DrainRate;
-  private readonly health: HealthJudge;
+  private readonly health: LaneHealth;
   private readonly latency = new LatencyWindow(1024);
   private readonly link: StoreLink;
   private readonly parked = new ParkedWork();
@@ -70,8 +70,7 @@ export class Lane {
     this.log = deps.log.child({ customer: this.id });
     this.observer = deps.observer ?? NO_OBSERVER;
     this.parkAfterMs = deps.parkAfterMs ?? 2000;
-    this.rate = new DrainRate(this.cfg.concurrency, this.cfg.ratePerSecond);
-    this.health = new HealthJudge(this.parkAfterMs / 2);
+    this.health = new LaneHealth(this.cfg, this.parkAfterMs);
     this.mode = new ModeMachine((from, to) => this.modeChanged(from, to));
     const base = { clock: this.clock, log: this.log, random, metrics: deps.metrics };
     this.link = new StoreLink({
@@ -135,7 +134,7 @@ export class Lane {
       emit: (d, step) => this.emit(d, step),
       took: (ms) => {
         this.latency.add(ms);
-        this.rate.observe(ms);
+        this.health.took(ms);
       },
       answered: () => this.gauges(),
       settled: (d, how) => this.settle(d, how),
@@ -182,21 +181,12 @@ export class Lane {
   }
 
   private load(): LaneLoad {
-    const oldestOutMs = this.dispatch.oldestOutMs(this.clock.now());
-    const perSecond = this.rate.perSecond(oldestOutMs);
-    const load: LaneLoad = {
-      mode: this.mode.mode,
-      held: this.held,
-      cap: this.cfg.maxInMemory,
-      concurrency: this.cfg.concurrency,
-      drainable: (perSecond * this.parkAfterMs) / 1000,
-      processBusy: this.deps.processBusy?.() ?? false,
-      oldestOutMs,
-      parkAfterMs: this.parkAfterMs,
-      verdict: null,
-    };
-    load.verdict = this.health.observe(healthyNow(load), this.clock.now());
-    return load;
+    const now = this.clock.now();
+    const { mode } = this.mode;
+    const { maxInMemory: cap, concurrency } = this.cfg;
+    const oldestOutMs = this.dispatch.oldestOutMs(now);
+    const processBusy = this.deps.processBusy?.() ?? false;
+    return this.health.load({ mode, held: this.held, cap, concurrency, oldestOutMs, processBusy }, now);
   }
 
   /**

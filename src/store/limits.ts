@@ -14,7 +14,9 @@
  * sync (a crashed process), and while another holder is starved a holder gets at most its fair share
  * (concurrency ÷ holders that want permits), shrinking to it as its requests finish.
  *
- * The breaker is the customer's, with the policy of the local one (`lanes/breaker.ts`):
+ * The breaker is the customer's (hand-written rather than opossum, whose window and reset timer live on the
+ * global timers, which neither the store nor the simulation can drive). Only endpoint failures count (5xx,
+ * 408, timeouts, network errors; see `delivery/outcome.ts`): a 429 or another 4xx says the customer is alive.
  *
  *   closed ──(failures > threshold % of ≥ volumeThreshold answers within windowMs)──▶ open
  *   open ──(now ≥ openUntil: read at every sync and view)──▶ half-open
@@ -24,14 +26,16 @@
  *   half-open ──reported abandoned, or its holder expired / released──▶ half-open, the probe slot free
  *
  * Answers are reported in batches (one per sync): they are added to the window together and the threshold
- * is checked once. Answers reported while open or half-open are ignored (only the probe decides), as the
- * local breaker ignores answers to requests started before it opened.
+ * is checked once. Answers reported while open or half-open are ignored (only the probe decides): they
+ * answer requests started before it opened.
  */
 import type { LimitsGrant, LimitsRequest, LimitsView } from './port.ts';
 
 export const BREAKER_BUCKETS = 10;
 
 export type BreakerMode = 'closed' | 'open' | 'half-open';
+/** The breaker as a gauge: 0 closed, 1 half-open, 2 open (`integrator_circuit_state`). */
+export const BREAKER_GAUGE: Record<BreakerMode, number> = { closed: 0, 'half-open': 1, open: 2 };
 export type Paused = { reason: string | null; at: number } | null;
 
 export interface HolderState {
@@ -155,7 +159,7 @@ function trip(b: SharedBreakerState, now: number, resetTimeoutMs: number): void 
   b.openUntil = now + resetTimeoutMs;
 }
 
-/** Move the window to `now`, clearing buckets that fell out of it (as `lanes/breaker.ts` does). */
+/** Move the window to `now`, clearing buckets that fell out of it. */
 function roll(b: SharedBreakerState, now: number, bucketMs: number): void {
   const steps = Math.floor((now - b.bucketStart) / bucketMs);
   if (steps <= 0) return;

@@ -4,7 +4,7 @@
  * partitions, packages with up to 4 statuses produced in order, a few poison records, and faults —
  * crashes, graceful stops and second members (rebalances, with stale owners), store error replies and
  * stalls, one process cut off from the shared limits (lanes must stop sending when their lease runs out),
- * customers turning slow, failing or hanging, operator pauses; leases from short (300 ms) to the default.
+ * customers turning slow, failing or hanging, operator pauses, a process short of CPU; leases from short (300 ms) to the default.
  * One schedule in four is a busy pair of processes sharing the limits of slow customers with few permits,
  * one of the processes cut off from the limits for a while.
  */
@@ -135,6 +135,15 @@ const fault = (customers: number): fc.Arbitrary<Fault> => {
         kind: fc.constant('pause' as const),
         customer: fc.integer({ min: 0, max: customers - 1 }),
         forMs: fc.integer({ min: 50, max: 3000 }),
+      }),
+      weight: 1,
+    },
+    {
+      arbitrary: fc.record({
+        at,
+        kind: fc.constant('busy' as const),
+        forMs: fc.integer({ min: 200, max: 8000 }),
+        who: fc.constantFrom<0 | 1>(0, 1),
       }),
       weight: 1,
     },

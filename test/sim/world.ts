@@ -53,7 +53,9 @@ export type Fault =
   | { at: number; kind: 'storeStall'; forMs: number; stallMs: number }
   | { at: number; kind: 'limitsDown'; forMs: number; who: 0 | 1; hang: boolean }
   | { at: number; kind: 'behaviour'; customer: number; behaviour: Behaviour }
-  | { at: number; kind: 'pause'; customer: number; forMs: number };
+  | { at: number; kind: 'pause'; customer: number; forMs: number }
+  /** The process is short of CPU (its lanes then keep a healthy backlog in Kafka: `process-load.ts`). */
+  | { at: number; kind: 'busy'; forMs: number; who: 0 | 1 };
 
 export interface Schedule {
   seed: number;
@@ -111,6 +113,7 @@ export class World {
   private readonly eventTuple = new Map<string, { pkg: string; step: number }>();
   private readonly configs: CustomerConfig[];
   private readonly pauseCalls = new Map<number, Promise<void>>();
+  private readonly busyUntil = [0, 0];
 
   constructor(readonly schedule: Schedule) {
     this.random = rng(schedule.seed);
@@ -244,6 +247,7 @@ export class World {
       leaseMs: this.schedule.leaseMs,
       // The memory store answers at once: a stalled answer's tokens are given back, so the rate is exact.
       tokenFreshMs: 0,
+      processBusy: () => this.clock.now() < this.busyUntil[slot],
     });
     this.slots[slot] = proc;
     this.note(`start process ${slot}`);
@@ -369,6 +373,9 @@ export class World {
         } else if (f.kind === 'behaviour') {
           this.note(`customer ${f.customer} behaviour changes`);
           this.customers[f.customer]!.behaviour = f.behaviour;
+        } else if (f.kind === 'busy') {
+          this.note(`process ${f.who} short of CPU for ${f.forMs} ms`);
+          this.busyUntil[f.who] = Math.max(this.busyUntil[f.who]!, this.clock.now() + f.forMs);
         } else if (f.kind === 'pause') {
           this.note(`customer ${f.customer} paused for ${f.forMs} ms`);
           this.setPaused(f.customer, true);
