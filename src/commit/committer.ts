@@ -37,6 +37,8 @@ export class Committer {
     this.timer = null;
   }
 
+  private gauged = new Set<string>();
+
   commitNow(): Promise<void> {
     this.running = this.running.then(() => this.commit());
     return this.running;
@@ -45,9 +47,16 @@ export class Committer {
   private async commit(): Promise<void> {
     const { offsets, source, metrics, log } = this.deps;
     const pending = offsets.pendingCommits();
+    // Partitions no longer ours leave the gauge (summed across replicas, a stale value would count twice).
+    const reported = new Set<string>();
     for (const u of offsets.uncommitted()) {
-      metrics.uncommitted.set({ topic: u.topic, partition: String(u.partition) }, u.count);
+      const labels = { topic: u.topic, partition: String(u.partition) };
+      metrics.uncommitted.set(labels, u.count);
+      reported.add(JSON.stringify(labels));
     }
+    for (const gone of [...this.gauged].filter((k) => !reported.has(k)))
+      metrics.uncommitted.remove(JSON.parse(gone) as { topic: string; partition: string });
+    this.gauged = reported;
     if (pending.length === 0) return;
     try {
       await source.commit(
