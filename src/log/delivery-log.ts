@@ -236,7 +236,7 @@ export class DeliveryLog implements DeliveryObserver {
       case 'closed':
         if (m.unwritten > 0)
           this.log.warn({ batches: m.unwritten }, 'delivery log closed with batches unwritten');
-        void this.worker?.terminate(); // its work is done; PGlite's runtime may keep the thread alive
+        void this.worker?.terminate(); // its work is done: do not wait for the thread to wind down
         break;
       case 'pruned':
         break;
