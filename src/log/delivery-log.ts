@@ -26,10 +26,10 @@ const MAX_OUTSTANDING = 4;
 const QUERY_TIMEOUT_MS = 15_000;
 /**
  * The writer thread's young generation, capped: V8 sizes it for the machine's memory (~75 MB of heap on a
- * 24 GiB machine) though the thread keeps only a batch or two alive; 8 MB saves ~45 MB resident at the cost
- * of more frequent, smaller collections there.
+ * 24 GiB machine) though the thread keeps only a batch or two alive. 16 MB saves ~50 MB resident for the
+ * same CPU (measured at 14,000 records/s); 8 MB cost ~10 % more CPU in collections.
  */
-const WORKER_YOUNG_GEN_MB = 8;
+const WORKER_YOUNG_GEN_MB = 16;
 
 type Mode = 'created' | 'running' | 'closing' | 'closed';
 const LEGAL: Record<Mode, Mode[]> = {
