@@ -1,6 +1,6 @@
 /**
  * The delivery log's cost on the hot path: the same runs with the log off (DELIVERY_LOG=off) and on (the
- * default: embedded PGlite in its worker thread), alternated within each repetition so that both see the
+ * default: embedded SQLite in its worker thread), alternated within each repetition so that both see the
  * same machine. Target: within 5 % on throughput and on added latency.
  *
  *  - throughput: the integrator and its log started (the log up), N/3 events to warm up, then N events for
@@ -90,7 +90,7 @@ async function throughputRun(
   try {
     const stream = new EventStream(`log-${tag}`, { 'customer-1': 1 }, Math.ceil(events / 5));
     // Warm-up, the same for both: a third as many events, delivered before the measured ones go out (the
-    // JIT of the integrator and, with the log, of PGlite's WebAssembly).
+    // JIT of the integrator and, with the log, of its writer thread).
     const warm = Math.ceil(events / 3);
     await produceAll(
       world.producer,
@@ -244,7 +244,7 @@ export async function deliveryLogCost(world: World, mode: BenchMode): Promise<Fi
       digits: 3,
       target: null,
       targetText: '',
-      note: 'whole process: main thread + the log worker (PGlite)',
+      note: 'whole process: main thread + the log worker (SQLite)',
     },
     {
       figure: 'delivery log',
@@ -254,13 +254,13 @@ export async function deliveryLogCost(world: World, mode: BenchMode): Promise<Fi
       digits: 0,
       target: null,
       targetText: '',
-      note: 'PGlite (WebAssembly Postgres) in the integrator process',
+      note: 'the log worker thread and SQLite (node:sqlite) in the integrator process',
     },
   ];
   return {
     rows,
     notes: [
-      `off = DELIVERY_LOG=off, on = the default embedded log (PGlite in a temp directory, its worker thread at the lowest CPU priority); ${settings.reps} repetition(s), each off and on alternately; throughput: ${settings.events} events produced once both the integrator and its log are up and ${Math.ceil(settings.events / 3)} warm-up events are delivered, customer-1 latency 0, concurrency ${CONCURRENCY}; latency (not in --quick): ${RATE} events/s, warm-up ≥ ${settings.warmupMs / 1000} s, ${settings.measureMs / 1000} s measured.`,
+      `off = DELIVERY_LOG=off, on = the default embedded log (SQLite in a temp directory, its worker thread at the lowest CPU priority); ${settings.reps} repetition(s), each off and on alternately; throughput: ${settings.events} events produced once both the integrator and its log are up and ${Math.ceil(settings.events / 3)} warm-up events are delivered, customer-1 latency 0, concurrency ${CONCURRENCY}; latency (not in --quick): ${RATE} events/s, warm-up ≥ ${settings.warmupMs / 1000} s, ${settings.measureMs / 1000} s measured.`,
     ],
     raw: { throughput: tp, latency: lat },
   };

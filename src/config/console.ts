@@ -9,7 +9,7 @@ export interface DeliveryLogConfig {
   kind: 'off' | 'embedded' | 'postgres';
   /** Postgres URL (kind `postgres`). */
   url: string | null;
-  /** Embedded (PGlite): a directory kept across restarts, or null for a private temp one removed at stop. */
+  /** Embedded (SQLite): a directory kept across restarts, or null for a private temp one removed at stop. */
   dir: string | null;
   /** Rows older than this are deleted. */
   maxAgeMs: number;

@@ -1,6 +1,6 @@
 /**
- * The delivery log: one port, two adapters (PGlite embedded, Postgres with DATABASE_URL) over the same SQL
- * (src/log/sql-store.ts), one conformance suite (test/log/conformance.ts) that both pass.
+ * The delivery log: one port, two adapters (SQLite embedded, Postgres with DATABASE_URL) over the same
+ * queries (src/log/sql-store.ts), one conformance suite (test/log/conformance.ts) that both pass.
  *
  * What it keeps (README "For operators"), written in batches off the delivery path by src/log/worker.ts:
  *   changes     one row per change seen: package, status, type, times, source position, routed customers,

@@ -1,7 +1,7 @@
 /**
- * The delivery log's schema, as numbered migrations applied in order and recorded in
- * `delivery_log_migrations`. The same SQL runs on PGlite and on Postgres. Never edit a released
- * migration: add the next one.
+ * The delivery log's schema in Postgres, as numbered migrations applied in order and recorded in
+ * `delivery_log_migrations` (the embedded SQLite log has the same tables in its own dialect,
+ * src/log/sqlite-schema.ts). Never edit a released migration: add the next one.
  *
  * A delivery's successful attempt and its settlement live on its `delivery_log_deliveries` row; the
  * steps table holds the rest of its history (failed attempts, parking, dead, replays, …), so the usual

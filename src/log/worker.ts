@@ -1,7 +1,7 @@
 /**
  * The delivery log's writer, on its own thread (started by src/log/delivery-log.ts): it opens the store
- * (PGlite runs here, so its WebAssembly never takes the delivery path's thread), writes the batches it is
- * sent in order, prunes by age and rows, and answers the query API. On Linux the thread runs at the lowest
+ * (the embedded SQLite runs here, synchronously, so its work never takes the delivery path's thread),
+ * writes the batches it is sent in order, prunes by age and rows, and answers the query API. On Linux the thread runs at the lowest
  * CPU priority: when the machine is busy, deliveries come first and the log falls behind (its bounded
  * buffer drops and counts) instead of slowing them; at start-up it comes up later rather than slow them.
  *
@@ -13,13 +13,12 @@
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DeliveryLogStore } from './port.ts';
 import { BadCursorError } from './port.ts';
 import { reduce } from './reduce.ts';
 import { decode } from './wire.ts';
-import { openEmbeddedLog } from './pglite.ts';
+import { openEmbeddedLog } from './sqlite.ts';
 import { openPostgresLog } from './postgres.ts';
 import type { HostMessage, WorkerMessage, WorkerSettings } from './protocol.ts';
 
@@ -219,10 +218,7 @@ port.on('message', (m: HostMessage) => {
   }
 });
 
-// Everything this thread does, opening included, runs at the lowest priority. PGlite's WebAssembly is
-// compiled function by function when first called, on this thread, rather than all at once up front on
-// V8's shared helper threads at normal priority, beside the deliveries.
+// Everything this thread does, opening included, runs at the lowest priority.
 lowerPriority();
-setFlagsFromString('--wasm-lazy-compilation');
 const pruneTimer = setInterval(() => void prune(), settings.pruneEveryMs);
 void open();

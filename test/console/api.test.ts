@@ -1,5 +1,5 @@
 /**
- * The operator API against a running integrator with its embedded delivery log (PGlite in its worker):
+ * The operator API against a running integrator with its embedded delivery log (SQLite in its worker):
  * a package's timeline, deliveries newest first with filters and cursors, every attempt of an event,
  * the live stream with a ticket, and the access rules (401 / 403 / 400 naming the field).
  */

@@ -147,7 +147,7 @@ describe('web console', () => {
     // Reload: the token is kept for the browser session (tab).
     await page.reload();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
-    // The embedded log (PGlite) takes a few seconds to start on a busy machine: wait until it is up.
+    // The embedded log starts in its own low-priority thread: on a busy machine, wait until it is up.
     await page
       .locator('.tile', { hasText: 'Delivery log' })
       .locator('.pill', { hasText: 'up' })

@@ -1,6 +1,6 @@
 /**
- * One conformance suite for the delivery log port (src/log/port.ts), run against every adapter: PGlite
- * (test/log/pglite.test.ts) and a real Postgres from the harness (test/log/postgres.test.ts).
+ * One conformance suite for the delivery log port (src/log/port.ts), run against every adapter: SQLite in
+ * a temp directory (test/log/sqlite.test.ts) and a real Postgres from the harness (test/log/postgres.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryLogStore } from '../../src/log/port.ts';
@@ -59,11 +59,18 @@ export function delivered(eventId: string, packageId: string, customer: string, 
   ];
 }
 
-export function logStoreConformance(name: string, open: () => Promise<DeliveryLogStore>): void {
+/** An adapter's store, and a way to take its storage away (and give it back) under the open store. */
+export interface LogSubject {
+  store: DeliveryLogStore;
+  outage: { begin(): Promise<void>; end(): Promise<void> };
+}
+
+export function logStoreConformance(name: string, open: () => Promise<LogSubject>): void {
   describe(`delivery log conformance: ${name}`, () => {
     let store: DeliveryLogStore;
+    let outage: LogSubject['outage'];
     beforeAll(async () => {
-      store = await open();
+      ({ store, outage } = await open());
       await store.migrate();
       await store.migrate(); // idempotent
     });
@@ -269,6 +276,27 @@ export function logStoreConformance(name: string, open: () => Promise<DeliveryLo
         'evt_l05',
       ]);
       await expect(store.deliveries({}, 10, 'not-a-cursor')).rejects.toBeInstanceOf(BadCursorError);
+    });
+
+    it('an outage: a write fails whole while the storage is away; the same store writes it after', async () => {
+      const at = T0 + 150_000;
+      const batch = reduce([
+        change('evt_o1', 'PKG-O', 'In Transit', ['customer-1'], at),
+        ...delivered('evt_o1', 'PKG-O', 'customer-1', at),
+      ]);
+      await outage.begin();
+      try {
+        await expect(store.write(batch)).rejects.toThrow();
+      } finally {
+        await outage.end();
+      }
+      // The worker retries the batch that failed: nothing of it was kept, so nothing counts twice.
+      await store.write(batch);
+      const ev = await store.event('evt_o1');
+      expect(ev!.deliveries).toEqual([
+        expect.objectContaining({ customer: 'customer-1', state: 'delivered', attempts: 1 }),
+      ]);
+      expect((await store.package('PKG-O', 10, null))!.timeline.map((t) => t.eventId)).toEqual(['evt_o1']);
     });
 
     it('retention: rows beyond the cap and rows older than the age limit are deleted', async () => {

@@ -3,8 +3,6 @@
  * test cuts): every delivery still reaches the receiver, the log's buffer overflows and the dropped records
  * are counted, and once the store is back the log writes again without a restart.
  */
-import { createServer, connect } from 'node:net';
-import type { Server, Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createIntegrator } from '../../src/app.ts';
 import type { Integrator } from '../../src/app.ts';
@@ -18,46 +16,8 @@ import { startReceiver } from '../harness/receiver.ts';
 import type { Receiver } from '../harness/receiver.ts';
 import { changeValue, keyOf, row } from '../harness/events.ts';
 import { SECRET_A } from '../e2e/setup.ts';
-
-interface Proxy {
-  port: number;
-  cut(): void;
-  restore(): void;
-  close(): Promise<void>;
-}
-
-async function tcpProxy(targetPort: number): Promise<Proxy> {
-  let up = true;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    if (!up) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as { port: number }).port,
-    cut() {
-      up = false;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      up = true;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
+import { tcpProxy } from './tcp-proxy.ts';
+import type { Proxy } from './tcp-proxy.ts';
 
 let pg: PostgresHarness;
 let proxy: Proxy;

@@ -1,0 +1,267 @@
+/**
+ * The embedded delivery log: SQLite through Node's own `node:sqlite`, in this process (in the log's worker
+ * thread, src/log/worker.ts), so `npm run demo` and a bare `npm start` have a log with no server to run. Its
+ * synchronous API suits that one thread: a batch is one transaction of prepared statements that runs to its
+ * end before anything else does, so queries and retention never land inside it.
+ *
+ * Its file lives by default in a private directory under the system temp folder, removed when the
+ * integrator stops (the log lasts as long as the process), or in DELIVERY_LOG_DIR, kept across restarts,
+ * which one integrator at a time may use (a lock file refuses a second one). WAL journal, synchronous=NORMAL
+ * (a crash may lose the last moments of a log, never corrupt it; commits do not wait for the disk) and a
+ * busy timeout (another process holding the file, a backup, makes a write wait, then fail and be retried).
+ */
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { StatementSync } from 'node:sqlite';
+import type { SqlClient, SqlDialect } from './sql-store.ts';
+import { SqlDeliveryLog } from './sql-store.ts';
+import type { BatchRows } from './sql-rows.ts';
+import { mergeDelivery } from './sql-rows.ts';
+import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from './sqlite-schema.ts';
+
+export const SQLITE_FILE = 'delivery-log.sqlite';
+const LOCK = 'integrator.lock';
+const BUSY_TIMEOUT_MS = 5000;
+
+export const SQLITE_DIALECT: SqlDialect = {
+  param: (n) => `?${n}`,
+  ms: (col, as) => `${col} AS ${as}`,
+  time: (param) => param,
+  customers: 'customers',
+  inList: (col, param) => `${col} IN (SELECT value FROM json_each(${param}))`,
+  list: (values) => JSON.stringify(values),
+};
+
+const INSERT_CHANGE = `
+INSERT INTO delivery_log_changes (event_id, package_id, status, type, occurred_at, seen_at, topic,
+  kafka_partition, kafka_offset, customers, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (event_id) DO NOTHING`;
+
+const UPSERT_DELIVERY = `
+INSERT INTO delivery_log_deliveries AS d (event_id, customer, package_id, status, state, attempts, replays,
+  created_at, updated_at, last_result, last_http_status, last_error, last_attempt, last_attempt_at,
+  last_duration_ms, parked_why, due_at, delivered_at, end_to_end_ms, dead_at, dead_reason)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (event_id, customer) DO UPDATE SET ${mergeDelivery('min', 'max')}`;
+
+const INSERT_STEP = `
+INSERT INTO delivery_log_steps (event_id, customer, package_id, kind, at, attempt, result, http_status,
+  duration_ms, detail)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes `<dir>/integrator.lock` for this process, or throws naming the process that holds it. */
+function lockDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new Error(
+          `DELIVERY_LOG_DIR ${dir} is in use by process ${holder}: one integrator per directory (give each its own, or use DATABASE_URL)`,
+          { cause: err },
+        );
+      }
+      rmSync(file, { force: true }); // left by a process that is gone
+    }
+  }
+  throw new Error(`could not lock DELIVERY_LOG_DIR ${dir}`);
+}
+
+const EPHEMERAL_ROOT = join(tmpdir(), 'package-status-integrator');
+const EPHEMERAL = /^delivery-log-(\d+)-/;
+
+/** A private directory for this process's log, and the leftovers of processes that died removed. */
+function ephemeralDir(): string {
+  mkdirSync(EPHEMERAL_ROOT, { recursive: true });
+  for (const name of readdirSync(EPHEMERAL_ROOT)) {
+    const pid = Number(EPHEMERAL.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !isAlive(pid))
+      rmSync(join(EPHEMERAL_ROOT, name), { recursive: true, force: true });
+  }
+  return mkdtempSync(join(EPHEMERAL_ROOT, `delivery-log-${process.pid}-`));
+}
+
+type Value = string | number | null;
+
+/** Runs `fn` in one write transaction (BEGIN IMMEDIATE: it takes the write lock first, or waits for it). */
+function inTransaction(db: DatabaseSync, fn: () => void): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    fn();
+    db.exec('COMMIT');
+  } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+export interface EmbeddedLogOptions {
+  /** How long a write waits for another holder of the file's write lock before it fails. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * `dir` null: a private directory in the temp folder, removed when the log closes (the embedded log then
+ * lasts as long as the process, like memory, but on disk: out of the process's memory).
+ */
+export async function openEmbeddedLog(
+  dir: string | null,
+  options: EmbeddedLogOptions = {},
+): Promise<SqlDeliveryLog> {
+  const ephemeral = dir === null;
+  const path = dir ?? ephemeralDir();
+  const unlock = lockDir(path);
+  const cleanup = (): void => {
+    unlock();
+    if (ephemeral) rmSync(path, { recursive: true, force: true });
+  };
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(join(path, SQLITE_FILE), { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
+    try {
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+  const statements = new Map<string, StatementSync>();
+  const prepared = (sql: string): StatementSync => {
+    let s = statements.get(sql);
+    if (s === undefined) {
+      s = db.prepare(sql);
+      statements.set(sql, s);
+    }
+    return s;
+  };
+
+  const client: SqlClient = {
+    dialect: SQLITE_DIALECT,
+    async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+      return prepared(sql).all(...(params as Value[])) as T[];
+    },
+    async migrate(): Promise<void> {
+      inTransaction(db, () => {
+        db.exec(SQLITE_MIGRATIONS_TABLE);
+        const done = new Set(
+          prepared('SELECT version FROM delivery_log_migrations')
+            .all()
+            .map((r) => Number(r.version)),
+        );
+        for (const m of SQLITE_MIGRATIONS) {
+          if (done.has(m.version)) continue;
+          db.exec(m.sql);
+          prepared('INSERT INTO delivery_log_migrations (version, name) VALUES (?, ?)').run(
+            m.version,
+            m.name,
+          );
+        }
+      });
+    },
+    async write(rows: BatchRows): Promise<void> {
+      const change = prepared(INSERT_CHANGE);
+      const delivery = prepared(UPSERT_DELIVERY);
+      const step = prepared(INSERT_STEP);
+      inTransaction(db, () => {
+        for (const c of rows.changes) {
+          change.run(
+            c.event_id,
+            c.package_id,
+            c.status,
+            c.type,
+            c.occurred_at,
+            c.seen_at,
+            c.topic,
+            c.kafka_partition,
+            c.kafka_offset,
+            JSON.stringify(c.customers),
+            c.body,
+          );
+        }
+        for (const d of rows.deliveries) {
+          delivery.run(
+            d.event_id,
+            d.customer,
+            d.package_id,
+            d.status,
+            d.state,
+            d.attempts,
+            d.replays,
+            d.first_at,
+            d.last_at,
+            d.last_result,
+            d.last_http_status,
+            d.last_error,
+            d.last_attempt,
+            d.last_attempt_at,
+            d.last_duration_ms,
+            d.parked_why,
+            d.due_at,
+            d.delivered_at,
+            d.end_to_end_ms,
+            d.dead_at,
+            d.dead_reason,
+          );
+        }
+        for (const s of rows.steps) {
+          step.run(
+            s.event_id,
+            s.customer,
+            s.package_id,
+            s.kind,
+            s.at,
+            s.attempt,
+            s.result,
+            s.http_status,
+            s.duration_ms,
+            s.detail,
+          );
+        }
+      });
+    },
+    // Freed pages are reused by later writes; this keeps the planner's statistics current.
+    afterPrune: async () => {
+      db.exec('PRAGMA optimize');
+    },
+    close: async () => {
+      try {
+        statements.clear();
+        if (db.isOpen) db.close();
+      } finally {
+        cleanup();
+      }
+    },
+  };
+  return new SqlDeliveryLog('embedded', client);
+}

@@ -1,0 +1,90 @@
+/** The delivery log port against the embedded adapter (SQLite, node:sqlite): in a directory, and private. */
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, expect, it } from 'vitest';
+import { SQLITE_FILE, openEmbeddedLog } from '../../src/log/sqlite.ts';
+import { logStoreConformance } from './conformance.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'delivery-log-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const oneChange = (eventId: string) => ({
+  changes: [
+    {
+      eventId,
+      packageId: 'PKG-K',
+      status: 'In Transit',
+      type: 'package_status.created',
+      occurredAt: null,
+      seenAt: Date.now(),
+      topic: 't',
+      partition: 0,
+      offset: '1',
+      customers: [],
+      body: '{}',
+    },
+  ],
+  deliveries: [],
+  steps: [],
+});
+
+logStoreConformance('SQLite in a directory', async () => {
+  const path = join(dir, 'conformance');
+  // A short busy timeout: the outage below is another process's write lock on the file.
+  const store = await openEmbeddedLog(path, { busyTimeoutMs: 100 });
+  let holder: DatabaseSync | null = null;
+  return {
+    store,
+    outage: {
+      async begin() {
+        holder = new DatabaseSync(join(path, SQLITE_FILE));
+        holder.exec('BEGIN EXCLUSIVE');
+      },
+      async end() {
+        holder?.exec('ROLLBACK');
+        holder?.close();
+        holder = null;
+      },
+    },
+  };
+});
+
+it('a directory: kept across reopening, and locked against a second integrator', async () => {
+  const path = join(dir, 'log');
+  const first = await openEmbeddedLog(path);
+  await first.migrate();
+  await first.write(oneChange('evt_keep'));
+  await first.close();
+  expect(existsSync(join(path, SQLITE_FILE))).toBe(true);
+  // Another live process holds it.
+  writeFileSync(join(path, 'integrator.lock'), String(process.ppid));
+  await expect(openEmbeddedLog(path)).rejects.toThrow(/in use by process/);
+  // A lock left by a process that is gone is taken over.
+  writeFileSync(join(path, 'integrator.lock'), '999999999');
+  const again = await openEmbeddedLog(path);
+  await again.migrate();
+  expect((await again.package('PKG-K', 10, null))!.latest.eventId).toBe('evt_keep');
+  await again.close();
+  // Migrations are recorded once, with the schema version.
+  const db = new DatabaseSync(join(path, SQLITE_FILE), { readOnly: true });
+  expect(db.prepare('SELECT version, name FROM delivery_log_migrations').all()).toEqual([
+    { version: 1, name: 'changes, deliveries, steps' },
+  ]);
+  expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+  db.close();
+});
+
+it('no directory: a private one under the temp folder, removed when the log closes', async () => {
+  const root = join(tmpdir(), 'package-status-integrator');
+  const mine = (): string[] => readdirSync(root).filter((n) => n.startsWith(`delivery-log-${process.pid}-`));
+  const log = await openEmbeddedLog(null);
+  await log.migrate();
+  await log.write(oneChange('evt_private'));
+  expect((await log.event('evt_private'))!.packageId).toBe('PKG-K');
+  const [private1] = mine();
+  expect(existsSync(join(root, private1!, SQLITE_FILE))).toBe(true);
+  await log.close();
+  expect(mine()).toEqual([]);
+});
