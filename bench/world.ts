@@ -15,7 +15,7 @@ import type { KafkaMock } from '../test/harness/kafka.ts';
 import { startRedis } from '../test/harness/redis.ts';
 import type { RedisServer } from '../test/harness/redis.ts';
 import { killOnExit } from '../test/harness/binaries.ts';
-import { ROOT, integratorEnv } from '../test/harness/integrator.ts';
+import { INTEGRATOR_NODE_FLAGS, ROOT, integratorEnv } from '../test/harness/integrator.ts';
 import type { TestCustomer } from '../test/harness/integrator.ts';
 import { DEFAULT_MOCK_CUSTOMERS } from '../mock-customers/customers.ts';
 
@@ -196,7 +196,7 @@ export async function launchIntegrator(launch: IntegratorLaunch): Promise<Integr
   // BENCH_INTEGRATOR_NODE_ARGS: extra node flags for every integrator, e.g. a preload that tries a fix
   // without touching src/ ("--import ./.bench/try-fix.ts").
   const extra = (process.env.BENCH_INTEGRATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const args = ['--import', 'tsx', ...extra, ...(launch.nodeArgs ?? [])];
+  const args = [...INTEGRATOR_NODE_FLAGS, '--import', 'tsx', ...extra, ...(launch.nodeArgs ?? [])];
   if (launch.probe) args.push('--import', join(ROOT, 'bench/probe.ts'));
   args.push(join(ROOT, 'src/main.ts'));
   const child = spawn(process.execPath, args, {

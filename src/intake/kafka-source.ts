@@ -226,6 +226,9 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
       partitionAssigners: [KafkaJS.PartitionAssigners.cooperativeSticky],
     },
     'js.consumer.max.batch.size': 500,
+    // librdkafka prefetches up to 64 MB by default; the pipeline's back-pressure keeps a backlog in Kafka,
+    // so a smaller read-ahead (still two 8 MB fetches) costs no throughput and saves resident memory.
+    'queued.max.messages.kbytes': 16_384,
     rebalance_cb: (err: { code: number }, tps: TopicPartition[], fns: RebalanceFns) =>
       rebalance(err, tps, fns),
   });

@@ -252,7 +252,11 @@ describe('every repo file a service uses exists', () => {
     expect(dockerfile).toMatch(/^RUN npm run build$/m);
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/src\/main\.js"\]$/m);
+    // The same node flags as `npm start` and every test and bench run (test/harness/integrator.ts).
+    expect(dockerfile).toMatch(/^CMD \["node", "--max-semi-space-size=8", "dist\/src\/main\.js"\]$/m);
+    expect(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).toContain(
+      '"start": "node --max-semi-space-size=8 --import tsx src/main.ts"',
+    );
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
