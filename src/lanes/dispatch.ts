@@ -61,7 +61,8 @@ export interface DispatchDeps {
 export class Dispatcher {
   /** Requests out, oldest first (a Map keeps insertion order). */
   readonly outs = new Map<string, Out>();
-  readonly abort = new AbortController();
+  /** Cuts every request out (shutdown deadline, a lost lease); replaced after each cut. */
+  private cut = new AbortController();
   private preferStore = false;
 
   constructor(private readonly x: DispatchDeps) {}
@@ -117,8 +118,15 @@ export class Dispatcher {
       sender: this.x.sender,
       breaker: this.x.limits,
       clock: this.x.clock,
-      signal: this.abort.signal,
+      signal: this.cut.signal,
     }).then((res) => this.answered(out, res));
+  }
+
+  /** Abort every request out: each comes back as not an attempt and goes back in its place. */
+  cutAll(reason: Error): void {
+    const cut = this.cut;
+    this.cut = new AbortController();
+    cut.abort(reason);
   }
 
   /** The shard went away: answers of its requests change nothing here. */

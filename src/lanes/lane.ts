@@ -99,6 +99,7 @@ export class Lane {
         ready: this.mode.sends ? this.dispatch.readyCount() : 0,
       }),
       granted: () => this.followLimits(),
+      cutOff: () => this.dispatch.cutAll(new Error('lease on the shared limits lost')),
     });
     const track = (p: Promise<unknown>) => {
       this.writes.add(p);
@@ -355,7 +356,7 @@ export class Lane {
       const idle = this.idleWaiters.wait();
       if ((await within(this.clock, idle, left())) === 'timeout') {
         this.log.warn({ inflight: this.dispatch.inflight }, 'shutdown deadline: aborting in-flight requests');
-        this.dispatch.abort.abort(new Error('shutdown'));
+        this.dispatch.cutAll(new Error('shutdown'));
         if (this.dispatch.inflight > 0) await this.idleWaiters.wait();
       }
     }

@@ -4,17 +4,19 @@
  * come from the store (`RetryStore.syncLimits`); this part keeps the grant and decides, locally, whether a
  * request may start.
  *
- * No request starts without a lease: only while `now + timeoutMs + marginMs` is before the lease's end
+ * No request is out without a lease: one starts only while `now + marginMs` is before the lease's end
  * (the store keeps a holder's permits `leaseMs` after its last sync, counted from the time the sync was
- * sent), so every request started under a lease has ended before the store can give its permit to another
- * process; only while fewer requests are out than the permits held; only while the shared breaker is
+ * sent), and when the lease runs out without a renewal the requests still out are cut (aborted: not an
+ * attempt, the delivery goes back in its place) `marginMs` before the store can give their permits to
+ * another process. So the lease is short whatever the customer's `timeoutMs`, and a crashed process's
+ * permits come back within `leaseMs`; only while fewer requests are out than the permits held; only while the shared breaker is
  * closed (half-open: only the probe this holder holds); only with a rate token, used in the turn it was
  * granted, from a sync answered within `tokenFreshMs` of being sent. Tokens are never kept nor given back:
  * a token taken before a window and used (or returned to the bucket) within it would come on top of the
  * window's own; and the store refills the bucket up to the time a sync was sent, so the tokens of a late
  * answer could too. The rate holds to the bucket's bound within ratePerSecond × tokenFreshMs.
  *
- *   unleased ──sync ok──▶ leased ──(send deadline passed without a renewal)──▶ lost ──sync ok──▶ leased
+ *   unleased ──sync ok──▶ leased ──(lease end − margin, no renewal: cut what is out)──▶ lost ──sync ok──▶ leased
  *      │ └──sync failed──▶ lost                                                 ▲
  *      └──────────────────────────── release (shutdown) ──▶ released ◀──────────┘  (from any mode)
  *
@@ -38,7 +40,7 @@ export type LeaseMode = 'unleased' | 'leased' | 'lost' | 'released';
 export type SharedBreaker = LimitsGrant['breaker'];
 export type Paused = LimitsGrant['paused'];
 
-/** Default lease (ms); it is stretched for customers with a long `timeoutMs` (see `leaseTiming`). */
+/** Default lease (ms). */
 export const LEASE_MS = 6000;
 /** Room for clock differences between processes and the time an answer takes to be processed. */
 export const LEASE_MARGIN_MS = 1000;
@@ -50,14 +52,13 @@ const BACKOFF_MAX_MS = 2000;
 /** Tokens of a sync answered later than this after it was sent are not used. */
 export const TOKEN_FRESH_MS = 50;
 
-/** The lease for a customer: long enough to start requests for two renewal periods after each sync. */
+/** The lease: renewed three times per lease, so two renewals can fail before it runs out. */
 export function leaseTiming(
-  timeoutMs: number,
   baseMs = LEASE_MS,
   marginMs = LEASE_MARGIN_MS,
 ): { leaseMs: number; renewMs: number; marginMs: number } {
   const renewMs = Math.max(1, Math.floor(baseMs / 3));
-  return { leaseMs: Math.max(baseMs, timeoutMs + marginMs + 2 * renewMs), renewMs, marginMs };
+  return { leaseMs: Math.max(baseMs, marginMs + 2 * renewMs), renewMs, marginMs };
 }
 
 export interface LimitsDeps {
@@ -76,6 +77,8 @@ export interface LimitsDeps {
   demand(): { out: number; ready: number };
   /** A grant arrived (or the lease was lost): the lane follows breaker and pause, and sends at once. */
   granted(): void;
+  /** The lease ran out: cut every request still out (they go back, not charged). */
+  cutOff(): void;
 }
 
 const LEGAL: Record<LeaseMode, LeaseMode[]> = {
@@ -121,7 +124,7 @@ export class LaneLimits {
   private readonly deadline: Alarm;
 
   constructor(private readonly x: LimitsDeps) {
-    const t = leaseTiming(x.cfg.timeoutMs, x.leaseMs, x.marginMs);
+    const t = leaseTiming(x.leaseMs, x.marginMs);
     this.leaseMs = t.leaseMs;
     this.renewMs = t.renewMs;
     this.marginMs = t.marginMs;
@@ -152,8 +155,7 @@ export class LaneLimits {
 
   /** May one more request start now, with `out` requests out? */
   mayStart(now: number, out: number): boolean {
-    if (this.current !== 'leased' || now + this.x.cfg.timeoutMs + this.marginMs >= this.sendUntil)
-      return false;
+    if (this.current !== 'leased' || now + this.marginMs >= this.sendUntil) return false;
     if (out >= this.cap()) return false;
     if (this.shared === 'open') return false;
     if (this.shared === 'half-open' && (!this.probeHeld || this.probeOut)) return false;
@@ -340,7 +342,7 @@ export class LaneLimits {
     if (this.current !== 'leased') this.set('leased');
     this.x.metrics.permitsHeld.set({ customer: this.x.cfg.id }, g.permits);
     this.deadline.cancel();
-    this.deadline.at(this.sendUntil - this.x.cfg.timeoutMs - this.marginMs);
+    this.deadline.at(this.sendUntil - this.marginMs);
     // Tokens are used in this turn, or not at all.
     this.x.granted();
     this.tokens = 0;
@@ -368,12 +370,13 @@ export class LaneLimits {
 
   private expireMaybe(): void {
     const now = this.x.clock.now();
-    if (this.current === 'leased' && now + this.x.cfg.timeoutMs + this.marginMs >= this.sendUntil) {
+    if (this.current === 'leased' && now + this.marginMs >= this.sendUntil) {
       this.set('lost');
       this.x.log.warn(
         { event: 'lease_lost' },
-        'lease on the shared limits lost: nothing is sent until renewed',
+        'lease on the shared limits lost: requests out are cut, nothing is sent until renewed',
       );
+      this.x.cutOff();
       this.x.granted();
     }
   }

@@ -37,6 +37,8 @@ class Holder {
   out = 0;
   ready = 0;
   grants = 0;
+  /** When the lane was told to cut its requests out. */
+  cuts: number[] = [];
   readonly limits: LaneLimits;
   constructor(name: string, store: RetryStore, clock: SimClock, cfg: CustomerConfig) {
     this.limits = new LaneLimits({
@@ -51,6 +53,10 @@ class Holder {
       granted: () => {
         this.grants += 1;
         this.pump();
+      },
+      cutOff: () => {
+        this.cuts.push(clock.now());
+        this.out = 0;
       },
     });
   }
@@ -106,11 +112,10 @@ function world(cfg = customer(), names = ['a', 'b']) {
 }
 
 describe('shared limits: the lane side', () => {
-  it('the lease is long enough to start requests for two renewals after a sync, whatever timeoutMs', () => {
-    expect(leaseTiming(500)).toEqual({ leaseMs: 6000, renewMs: 2000, marginMs: 1000 });
-    expect(leaseTiming(60_000)).toEqual({ leaseMs: 65_000, renewMs: 2000, marginMs: 1000 });
-    const t = leaseTiming(10_000, 3000, 200);
-    expect(t.leaseMs - 10_000 - t.marginMs).toBeGreaterThanOrEqual(2 * t.renewMs);
+  it('the lease is short whatever timeoutMs, and outlives two failed renewals', () => {
+    expect(leaseTiming()).toEqual({ leaseMs: 6000, renewMs: 2000, marginMs: 1000 });
+    const t = leaseTiming(3000, 200);
+    expect(t.leaseMs - t.marginMs).toBeGreaterThanOrEqual(2 * t.renewMs);
   });
 
   it('nothing starts before the first grant; permits of two holders never sum above concurrency', async () => {
@@ -142,8 +147,9 @@ describe('shared limits: the lane side', () => {
     expect(a.limits.mode).toBe('leased');
   });
 
-  it('no request starts once the lease could end before it does; lost, then leased again', async () => {
-    const w = world(customer({ timeoutMs: 500 }), ['a']);
+  it('a lease that runs out cuts what is out before the store lets its permits go; lost, then leased again', async () => {
+    // timeoutMs far beyond the lease: requests still out when it runs out are cut, not waited for.
+    const w = world(customer({ timeoutMs: 60_000 }), ['a']);
     const a = w.holders[0]!;
     a.limits.begin();
     await w.run(10);
@@ -156,10 +162,12 @@ describe('shared limits: the lane side', () => {
     }
     expect(a.limits.mode).toBe('lost');
     expect(a.limits.mayStart(w.clock.now(), 0)).toBe(false);
-    // A request started at the last allowed moment ends (timeoutMs) before the store lets its permit go.
+    expect(a.cuts).toHaveLength(1);
+    // Nothing started after the cut, and the cut came before the store lets the permits go.
     const view = await w.store.limitsView('c1', lastAllowed);
     const expiresAt = view.holders.find((h) => h.holder === 'a')?.expiresAt ?? 0;
-    expect(lastAllowed + 500).toBeLessThan(expiresAt);
+    expect(lastAllowed).toBeLessThan(a.cuts[0]!);
+    expect(a.cuts[0]!).toBeLessThan(expiresAt);
     w.setRefuse(false);
     a.ready = 1;
     a.limits.poke();
