@@ -219,7 +219,7 @@ describe('web console', () => {
           if (!/replayed.*delivered/s.test(text)) await page.reload();
           return text;
         },
-        { timeout: 15_000, intervals: [500] },
+        { timeout: 15_000, interval: 500 },
       )
       .toMatch(/attempt 1.*400.*dead.*replayed.*attempt 1.*200.*delivered/s);
   });

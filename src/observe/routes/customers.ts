@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { safeUrl } from '../logger.ts';
-import type { CustomerLane, LaneView, RouteContext } from '../http.ts';
+import type { CustomerLane, LaneView, RouteContext } from './context.ts';
 import type { RetryStore } from '../../store/port.ts';
 import { limitOf, unknownParam } from './params.ts';
 

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { BadCursorError } from '../../log/port.ts';
 import type { DeliveryLog } from '../../log/delivery-log.ts';
-import type { RouteContext } from '../http.ts';
+import type { RouteContext } from './context.ts';
 import { cursorOf, deliveryQuery, limitOf, unknownParam } from './params.ts';
 
 async function answer<T>(

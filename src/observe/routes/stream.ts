@@ -4,7 +4,7 @@
  * `POST /events/stream/ticket` (src/observe/auth.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import type { RouteContext } from '../http.ts';
+import type { RouteContext } from './context.ts';
 import { streamQuery } from './params.ts';
 
 export function registerStreamRoutes(app: FastifyInstance, ctx: RouteContext): void {
