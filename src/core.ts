@@ -15,8 +15,8 @@ import { Pipeline } from './pipeline.ts';
 import { Committer } from './commit/committer.ts';
 import type { RetryStore } from './store/port.ts';
 import type { Metrics } from './observe/metrics.ts';
-import type { Logger } from './observe/logger.ts';
-import type { DeliveryObserver } from './observe/delivery-events.ts';
+import type { Logger } from './report/logger.ts';
+import type { DeliveryObserver } from './report/delivery-events.ts';
 
 export interface CoreDeps {
   config: Pick<

@@ -4,7 +4,7 @@
  */
 import { loadConfig } from './config/config.ts';
 import { UnsafeStoreError, createIntegrator } from './app.ts';
-import { createLogger } from './observe/logger.ts';
+import { createLogger } from './report/logger.ts';
 
 const result = loadConfig(process.env);
 if (!result.ok) {

@@ -24,10 +24,10 @@ import { OffsetTracker } from './commit/offset-tracker.ts';
 import type { RetryStore } from './store/port.ts';
 import { POISON_VALUE_MAX } from './store/port.ts';
 import type { Metrics } from './observe/metrics.ts';
-import type { Logger } from './observe/logger.ts';
+import type { Logger } from './report/logger.ts';
 import type { CustomerConfig } from './config/customers.ts';
-import type { DeliveryObserver } from './observe/delivery-events.ts';
-import { NO_OBSERVER } from './observe/delivery-events.ts';
+import type { DeliveryObserver } from './report/delivery-events.ts';
+import { NO_OBSERVER } from './report/delivery-events.ts';
 
 export interface PipelineDeps {
   lanes: Lane[];

@@ -5,7 +5,7 @@
  */
 import type { Clock, Timer } from '../clock.ts';
 import type { Source } from '../intake/source.ts';
-import type { Logger } from '../observe/logger.ts';
+import type { Logger } from '../report/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { OffsetTracker } from './offset-tracker.ts';
 

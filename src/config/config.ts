@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { customersFileSchema, issuesOf } from './customers.ts';
 import type { CustomerConfig } from './customers.ts';
-import type { StoreLimits } from '../store/port.ts';
 import { loadSecurity } from './security.ts';
 import type { SecurityConfig } from './security.ts';
 import { parseConsoleConfig } from './console.ts';
@@ -34,7 +33,8 @@ export interface Config {
   /** Work the customer cannot take within this long is parked durably (it stops holding the commit point). */
   parkAfterMs: number;
   /** Bounds of the dead letters (per customer) and of the poison list. */
-  limits: StoreLimits;
+  /** Bounds of the store's dead letters and poison (the store's `StoreLimits`). */
+  limits: { deadLettersMax: number; deadLettersMaxAgeMs: number; poisonMax: number; poisonMaxAgeMs: number };
   /** SASL / TLS for Kafka, TLS and credentials for Redis (security.ts). */
   security: SecurityConfig;
   /** Read token, delivery log: src/config/console.ts. */

@@ -3,7 +3,7 @@
  * its small charts (pure apart from the clock it is given). On the delivery path: an index and an
  * increment. Fixed memory: three rings of WINDOW_S integers per customer.
  */
-import type { ChangeSeen, DeliveryEvent, DeliveryObserver } from '../observe/delivery-events.ts';
+import type { ChangeSeen, DeliveryEvent, DeliveryObserver } from '../report/delivery-events.ts';
 
 export const WINDOW_S = 600;
 

@@ -19,7 +19,7 @@
  *        └──────revoke───────┘   (batches begun under an older epoch report isRunning() = false)
  */
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import type { Logger } from '../observe/logger.ts';
+import type { Logger } from '../report/logger.ts';
 import type { Source, SourceHandlers, SourceRecord, TopicPartition } from './source.ts';
 import type { KafkaSecurity } from '../config/security.ts';
 

@@ -8,9 +8,9 @@
 import type { Clock } from '../clock.ts';
 import { Alarm } from '../clock.ts';
 import type { ParkedDelivery, RetryStore } from '../store/port.ts';
-import type { DeliveryStep } from '../observe/delivery-events.ts';
+import type { DeliveryStep } from '../report/delivery-events.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { Logger } from '../observe/logger.ts';
+import type { Logger } from '../report/logger.ts';
 import type { ParkedWork } from './parked-work.ts';
 import { ShardGone } from './store-link.ts';
 import type { StoreLink } from './store-link.ts';

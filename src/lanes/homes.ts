@@ -18,8 +18,8 @@
  */
 import type { Clock } from '../clock.ts';
 import { Alarm } from '../clock.ts';
-import type { Logger } from '../observe/logger.ts';
-import type { ParkReason } from '../observe/delivery-events.ts';
+import type { Logger } from '../report/logger.ts';
+import type { ParkReason } from '../report/delivery-events.ts';
 import { PackageQueues, packageKey } from './package-queues.ts';
 import type { TakenPackage } from './package-queues.ts';
 import type { ParkedWork } from './parked-work.ts';

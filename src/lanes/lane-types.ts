@@ -4,13 +4,13 @@ import type { CustomerConfig } from '../config/customers.ts';
 import type { Sender } from '../delivery/http-sender.ts';
 import type { RetryStore } from '../store/port.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { Logger } from '../observe/logger.ts';
-import type { DeliveryObserver } from '../observe/delivery-events.ts';
+import type { Logger } from '../report/logger.ts';
+import type { DeliveryObserver } from '../report/delivery-events.ts';
 import type { BreakerMode as BreakerState } from '../store/limits.ts';
 import type { LaneMode } from './lane-mode.ts';
 import type { LaneLimits, LeaseMode, Paused } from './limits.ts';
 import type { ModeMachine } from './lane-mode.ts';
-import { safeUrl } from '../observe/logger.ts';
+import { safeUrl } from '../report/logger.ts';
 
 export interface LaneDeps {
   customer: CustomerConfig;

@@ -34,7 +34,7 @@ import { Alarm } from '../clock.ts';
 import type { CustomerConfig } from '../config/customers.ts';
 import type { LimitsGrant, LimitsRequest, RetryStore } from '../store/port.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { Logger } from '../observe/logger.ts';
+import type { Logger } from '../report/logger.ts';
 
 export type LeaseMode = 'unleased' | 'leased' | 'lost' | 'released';
 export type SharedBreaker = LimitsGrant['breaker'];

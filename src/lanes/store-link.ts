@@ -21,7 +21,7 @@ import type {
   ShardRef,
 } from '../store/port.ts';
 import { StaleEpochError } from '../store/port.ts';
-import type { Logger } from '../observe/logger.ts';
+import type { Logger } from '../report/logger.ts';
 
 /** The shard is no longer this lane's (revoked, or fenced by a newer owner): the write was not made. */
 export class ShardGone extends Error {

@@ -12,8 +12,8 @@
 import { Worker } from 'node:worker_threads';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { ChangeSeen, DeliveryEvent, DeliveryObserver } from '../observe/delivery-events.ts';
-import type { Logger } from '../observe/logger.ts';
+import type { ChangeSeen, DeliveryEvent, DeliveryObserver } from '../report/delivery-events.ts';
+import type { Logger } from '../report/logger.ts';
 import type { DeliveryLogConfig } from '../config/console.ts';
 import type { DeliveryFilter, DeliveryItem, EventDetail, LogCounts, Page, PackageView } from './port.ts';
 import { BadCursorError } from './port.ts';

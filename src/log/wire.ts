@@ -8,7 +8,7 @@
  *   C  at eventId packageId type label occurredAt topic partition offset customers(,-joined) body
  *   D  at customer eventId packageId label kind [kind fields…]
  */
-import type { ChangeSeen, DeliveryEvent, ParkReason } from '../observe/delivery-events.ts';
+import type { ChangeSeen, DeliveryEvent, ParkReason } from '../report/delivery-events.ts';
 import type { AttemptResult } from '../delivery/outcome.ts';
 
 export type LogRecord = ({ record: 'change' } & ChangeSeen) | ({ record: 'delivery' } & DeliveryEvent);

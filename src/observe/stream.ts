@@ -11,7 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { ChangeSeen, DeliveryEvent, DeliveryObserver } from './delivery-events.ts';
+import type { ChangeSeen, DeliveryEvent, DeliveryObserver } from '../report/delivery-events.ts';
 
 const FLUSH_MS = 100;
 const HEARTBEAT_MS = 15_000;

@@ -4,7 +4,7 @@ import { Access, TICKET_MS } from '../../src/observe/auth.ts';
 import { LiveStats, WINDOW_S } from '../../src/console/live-stats.ts';
 import { deliveryQuery, parseTime } from '../../src/observe/routes/params.ts';
 import { parseConsoleConfig } from '../../src/config/console.ts';
-import type { DeliveryEvent } from '../../src/observe/delivery-events.ts';
+import type { DeliveryEvent } from '../../src/report/delivery-events.ts';
 
 describe('access', () => {
   const admin = 'admin-token-000000000000';

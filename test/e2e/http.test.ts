@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIntegrator } from '../../src/app.ts';
 import type { Integrator } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { createLogger } from '../../src/observe/logger.ts';
+import { createLogger } from '../../src/report/logger.ts';
 import { HandSource } from '../harness/hand-source.ts';
 import { integratorEnv, eventually } from '../harness/integrator.ts';
 import { startReceiver } from '../harness/receiver.ts';

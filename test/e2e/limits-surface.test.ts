@@ -10,7 +10,7 @@ import { createIntegrator } from '../../src/app.ts';
 import type { Integrator } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Config } from '../../src/config/config.ts';
-import { createLogger } from '../../src/observe/logger.ts';
+import { createLogger } from '../../src/report/logger.ts';
 import { MemoryRetryStore } from '../../src/store/memory.ts';
 import type { RetryStore } from '../../src/store/port.ts';
 import { HandSource } from '../harness/hand-source.ts';

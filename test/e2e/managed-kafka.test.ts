@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { createKafkaSource, librdkafkaSecurity } from '../../src/intake/kafka-source.ts';
 import type { SourceRecord } from '../../src/intake/source.ts';
-import { createLogger } from '../../src/observe/logger.ts';
+import { createLogger } from '../../src/report/logger.ts';
 import { killOnExit } from '../harness/binaries.ts';
 import { journeys } from '../harness/events.ts';
 import { ROOT, eventually, integratorEnv, startIntegrator } from '../harness/integrator.ts';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/config.ts';
 import { createIntegrator } from '../../src/app.ts';
 import type { Integrator } from '../../src/app.ts';
-import { createLogger } from '../../src/observe/logger.ts';
+import { createLogger } from '../../src/report/logger.ts';
 import { killOnExit } from './binaries.ts';
 
 /**

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaSource } from '../../src/intake/kafka-source.ts';
 import type { Source, SourceHandlers, SourceRecord, TopicPartition } from '../../src/intake/source.ts';
-import { createLogger } from '../../src/observe/logger.ts';
+import { createLogger } from '../../src/report/logger.ts';
 import { kafkaWorld } from '../e2e/setup.ts';
 import type { KafkaWorld } from '../e2e/setup.ts';
 import { eventually } from '../harness/integrator.ts';

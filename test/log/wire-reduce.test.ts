@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decode, encodeChange, encodeDelivery } from '../../src/log/wire.ts';
 import type { LogRecord } from '../../src/log/wire.ts';
 import { reduce } from '../../src/log/reduce.ts';
-import type { DeliveryEvent } from '../../src/observe/delivery-events.ts';
+import type { DeliveryEvent } from '../../src/report/delivery-events.ts';
 import { change, step } from './conformance.ts';
 
 const encode = (records: LogRecord[]): string =>

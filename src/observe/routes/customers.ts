@@ -5,7 +5,7 @@
  * limits shared by the group's integrators, as the store holds them (null when it does not answer).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { safeUrl } from '../logger.ts';
+import { safeUrl } from '../../report/logger.ts';
 import type { CustomerLane, LaneView, RouteContext } from './context.ts';
 import type { RetryStore } from '../../store/port.ts';
 import { limitOf, unknownParam } from './params.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Committer } from '../../../src/commit/committer.ts';
 import { OffsetTracker } from '../../../src/commit/offset-tracker.ts';
 import { createMetrics } from '../../../src/observe/metrics.ts';
-import { createLogger } from '../../../src/observe/logger.ts';
+import { createLogger } from '../../../src/report/logger.ts';
 import { systemClock } from '../../../src/clock.ts';
 
 describe('Committer', () => {

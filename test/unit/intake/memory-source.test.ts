@@ -4,7 +4,7 @@ import { MemorySource, murmur2, partitionForKey } from '../../../src/intake/memo
 import type { BatchContext, SourceHandlers, SourceRecord } from '../../../src/intake/source.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { createIntegrator } from '../../../src/app.ts';
-import { createLogger } from '../../../src/observe/logger.ts';
+import { createLogger } from '../../../src/report/logger.ts';
 import { DebeziumChangeFeed } from '../../../load/debezium-shape.ts';
 import { startMockCustomers } from '../../../mock-customers/index.ts';
 

@@ -11,7 +11,7 @@ import type { CustomerConfig } from '../../../src/config/customers.ts';
 import { MemoryRetryStore } from '../../../src/store/memory.ts';
 import type { RetryStore } from '../../../src/store/port.ts';
 import { createMetrics } from '../../../src/observe/metrics.ts';
-import { createLogger } from '../../../src/observe/logger.ts';
+import { createLogger } from '../../../src/report/logger.ts';
 import { SimClock } from '../../sim/clock.ts';
 
 const T0 = 1_800_000_000_000;
