@@ -19,10 +19,11 @@ import type { Row } from '../table.ts';
 import { summarize } from '../table.ts';
 import { EventStream, produceAll } from '../load.ts';
 import type { KafkaMessage } from '../../test/harness/events.ts';
-import { startReceiver } from '../../test/harness/receiver.ts';
-import type { Handler, Receiver } from '../../test/harness/receiver.ts';
+import { lastAssignment } from '../../test/harness/integrator.ts';
+import { maxInWindow, openCounter, startReceiver } from '../../test/harness/receiver.ts';
+import type { Receiver } from '../../test/harness/receiver.ts';
 import { SECRETS, launchIntegrator, sleep, until } from '../world.ts';
-import type { IntegratorProcess, World } from '../world.ts';
+import type { World } from '../world.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const REPLICAS = 3;
@@ -51,49 +52,6 @@ interface Rep {
   seconds: number;
 }
 
-/** The partitions the process's latest "partition assignment" log line gave it. */
-function assigned(i: IntegratorProcess): string[] {
-  let last: string[] = [];
-  for (const line of i.output().split('\n')) {
-    if (!line.includes('"partition assignment"')) continue;
-    try {
-      last = (JSON.parse(line) as { assigned: string[] }).assigned;
-    } catch {
-      // a line cut at the start of the kept output
-    }
-  }
-  return last;
-}
-
-function openCounter(): { handler: Handler; max: () => number } {
-  let open = 0;
-  let max = 0;
-  return {
-    handler: async () => {
-      open += 1;
-      max = Math.max(max, open);
-      try {
-        await sleep(A_ANSWER_MS);
-        return { status: 200 };
-      } finally {
-        open -= 1;
-      }
-    },
-    max: () => max,
-  };
-}
-
-function maxInWindow(r: Receiver): number {
-  const times = r.requests.map((q) => q.at).sort((x, y) => x - y);
-  let max = 0;
-  let from = 0;
-  for (let to = 0; to < times.length; to++) {
-    while (times[to]! - times[from]! >= WINDOW_MS) from += 1;
-    max = Math.max(max, to - from + 1);
-  }
-  return max;
-}
-
 const uniqueIds = (r: Receiver): number => new Set(r.delivered().map((d) => d.id)).size;
 
 function events(prefix: string, customer: string, n: number): { customer: string; message: KafkaMessage }[] {
@@ -110,7 +68,7 @@ async function rep(
 ): Promise<Rep> {
   const { mocks } = world;
   await mocks.resetStats();
-  const openA = openCounter();
+  const openA = openCounter(A_ANSWER_MS);
   const a = await startReceiver({ secret: SECRET_A, handler: openA.handler });
   const b = await startReceiver({ secret: SECRET_B });
   const run = await world.topic(PARTITIONS);
@@ -135,7 +93,7 @@ async function rep(
   try {
     await until(
       () => {
-        const parts = replicas.map(assigned);
+        const parts = replicas.map((r) => lastAssignment(r.output()));
         const flat = parts.flat();
         return (
           parts.every((p) => p.length > 0) && flat.length === PARTITIONS && new Set(flat).size === PARTITIONS
@@ -208,7 +166,7 @@ async function rep(
       syncsPerDelivery: (syncs1 - syncs0) / Math.max(1, fastDelivered),
       cpuMsPerDelivery: cpuMs / deliveredInCatchUp,
       maxOpenA: openA.max(),
-      maxWindowB: maxInWindow(b),
+      maxWindowB: maxInWindow(b, WINDOW_MS),
       lost: Math.max(0, fast - unique) + (A_EVENTS - uniqueIds(a)) + (B_EVENTS - uniqueIds(b)),
       seconds: span / 1000,
     };

@@ -15,9 +15,9 @@
  * Runs alone (vitest.solo.config.ts): four integrator processes and the broker on a 2-core machine.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startReceiver } from '../harness/receiver.ts';
+import { maxInWindow, openCounter, startReceiver } from '../harness/receiver.ts';
 import type { Handler, Receiver } from '../harness/receiver.ts';
-import { eventually, integratorEnv, spawnIntegrator } from '../harness/integrator.ts';
+import { eventually, integratorEnv, lastAssignment, spawnIntegrator } from '../harness/integrator.ts';
 import type { ChildIntegrator } from '../harness/integrator.ts';
 import { interleave, journeys, produce } from '../harness/events.ts';
 import { startRedis } from '../harness/redis.ts';
@@ -90,60 +90,6 @@ async function metric(base: string, name: string, labels = ''): Promise<number> 
     }
   }
   return sum;
-}
-
-/** The partitions the process's latest "partition assignment" log line gave it. */
-function assigned(c: ChildIntegrator): string[] {
-  let last: string[] = [];
-  for (const line of c.output().split('\n')) {
-    if (!line.includes('"partition assignment"')) continue;
-    try {
-      last = (JSON.parse(line) as { assigned: string[] }).assigned;
-    } catch {
-      // a line cut by the pipe: the next one says the same or newer
-    }
-  }
-  return last;
-}
-
-/** The most requests open at once: the receiver counts a request open from its arrival to its answer. */
-function openCounter(answerMs: number, status: () => number = () => 200) {
-  let open = 0;
-  let max = 0;
-  let arrived = 0;
-  const handler: Handler = async () => {
-    open += 1;
-    arrived += 1;
-    max = Math.max(max, open);
-    try {
-      await sleep(answerMs);
-      return { status: status() };
-    } finally {
-      open -= 1;
-    }
-  };
-  return {
-    handler,
-    max: () => max,
-    arrived: () => arrived,
-    /** Count from now on: the most open at once since, and the arrivals since. */
-    restart() {
-      max = open;
-      arrived = 0;
-    },
-  };
-}
-
-/** The most requests that arrived within any WINDOW_MS (sliding, over arrival times). */
-function maxInWindow(r: Receiver): number {
-  const times = r.requests.map((q) => q.at).sort((x, y) => x - y);
-  let max = 0;
-  let from = 0;
-  for (let to = 0; to < times.length; to++) {
-    while (times[to]! - times[from]! >= WINDOW_MS) from += 1;
-    max = Math.max(max, to - from + 1);
-  }
-  return max;
 }
 
 /** Per package, the first 2xx of each status arrived in record order (the row id grows with each change). */
@@ -222,7 +168,7 @@ it('three integrators share concurrency, rate, pause and breaker; one SIGKILLed,
   const bases = await Promise.all(replicas.map((r) => r.ready));
   await eventually(
     () => {
-      const parts = replicas.map(assigned);
+      const parts = replicas.map((r) => lastAssignment(r.output()));
       const flat = parts.flat();
       return (
         parts.every((p) => p.length > 0) && flat.length === PARTITIONS && new Set(flat).size === PARTITIONS
@@ -290,11 +236,11 @@ it('three integrators share concurrency, rate, pause and breaker; one SIGKILLed,
   expect(samples, 'committed offsets read while the group changed').toBeGreaterThan(0);
 
   // The fourth took partitions over (from the victim, or from the others).
-  expect(assigned(fourth).length).toBeGreaterThan(0);
+  expect(lastAssignment(fourth.output()).length).toBeGreaterThan(0);
 
   // The limits held for the group, through the kill and the join.
   const maxOpenA = openA.max();
-  const maxB = maxInWindow(b);
+  const maxB = maxInWindow(b, WINDOW_MS);
   const dups = duplicates(a) + duplicates(b) + duplicates(c);
   console.log(
     `scaleout: A max open ${maxOpenA} (≤ ${A_CONCURRENCY}); B max ${maxB} per ${WINDOW_MS / 1000} s (bucket ${B_BUCKET_BOUND}, ≤ ${B_WINDOW_BOUND} with transit); ` +

@@ -123,3 +123,17 @@ export async function eventually(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The partitions an integrator's latest "partition assignment" log line gave it. */
+export function lastAssignment(output: string): string[] {
+  let last: string[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.includes('"partition assignment"')) continue;
+    try {
+      last = (JSON.parse(line) as { assigned: string[] }).assigned;
+    } catch {
+      // a line cut by the pipe (or at the start of kept output): the next one says the same or newer
+    }
+  }
+  return last;
+}

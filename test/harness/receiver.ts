@@ -164,3 +164,43 @@ export async function refusingUrl(): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}/webhooks`;
 }
+
+/** The most requests open at once: a request is open from its arrival to its answer (`answerMs` later). */
+export function openCounter(answerMs: number, status: () => number = () => 200) {
+  let open = 0;
+  let max = 0;
+  let arrived = 0;
+  const handler: Handler = async () => {
+    open += 1;
+    arrived += 1;
+    max = Math.max(max, open);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, answerMs));
+      return { status: status() };
+    } finally {
+      open -= 1;
+    }
+  };
+  return {
+    handler,
+    max: () => max,
+    arrived: () => arrived,
+    /** Count from now on: the most open at once since, and the arrivals since. */
+    restart() {
+      max = open;
+      arrived = 0;
+    },
+  };
+}
+
+/** The most requests that arrived within any `windowMs` (sliding, over arrival times). */
+export function maxInWindow(r: Receiver, windowMs: number): number {
+  const times = r.requests.map((q) => q.at).sort((x, y) => x - y);
+  let max = 0;
+  let from = 0;
+  for (let to = 0; to < times.length; to++) {
+    while (times[to]! - times[from]! >= windowMs) from += 1;
+    max = Math.max(max, to - from + 1);
+  }
+  return max;
+}
