@@ -141,10 +141,13 @@ export class Dispatcher {
     if (this.inflight === 0) this.x.idle();
     this.x.answered();
     if (res.aborted) {
-      // Cut by shutdown: not an attempt. It goes back where it now lives.
+      // Cut (shutdown deadline, a lost lease): not an attempt. It goes back where it now lives — in the
+      // store, a head moved there while out is this lane's claimed head: ready again, never stranded.
       const back = (toStore: boolean) => {
         this.x.homes.settlingEnds(key);
-        if (!toStore && !out.dropped) this.putBack(out);
+        if (out.dropped) return;
+        if (toStore) this.x.parked.putBack(out.d);
+        else this.putBack(out);
       };
       if (out.moving) void out.moving.then(back);
       else back(false);
