@@ -19,7 +19,7 @@ import type { Row } from '../table.ts';
 import { summarize } from '../table.ts';
 import { EventStream, produceAll } from '../load.ts';
 import type { KafkaMessage } from '../../test/harness/events.ts';
-import { lastAssignment } from '../../test/harness/integrator.ts';
+import { splitEvenly } from '../../test/harness/integrator.ts';
 import { maxInWindow, openCounter, startReceiver } from '../../test/harness/receiver.ts';
 import type { Receiver } from '../../test/harness/receiver.ts';
 import { SECRETS, launchIntegrator, sleep, until } from '../world.ts';
@@ -92,13 +92,11 @@ async function rep(
   const replicas = await Promise.all(Array.from({ length: replicasN }, () => launchIntegrator({ env })));
   try {
     await until(
-      () => {
-        const parts = replicas.map((r) => lastAssignment(r.output()));
-        const flat = parts.flat();
-        return (
-          parts.every((p) => p.length > 0) && flat.length === PARTITIONS && new Set(flat).size === PARTITIONS
-        );
-      },
+      () =>
+        splitEvenly(
+          replicas.map((r) => r.output()),
+          PARTITIONS,
+        ),
       60_000,
       `the ${replicasN} integrator(s) to split the partitions`,
     );

@@ -17,7 +17,13 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { maxInWindow, openCounter, startReceiver } from '../harness/receiver.ts';
 import type { Handler, Receiver } from '../harness/receiver.ts';
-import { eventually, integratorEnv, lastAssignment, spawnIntegrator } from '../harness/integrator.ts';
+import {
+  eventually,
+  integratorEnv,
+  lastAssignment,
+  spawnIntegrator,
+  splitEvenly,
+} from '../harness/integrator.ts';
 import type { ChildIntegrator } from '../harness/integrator.ts';
 import { interleave, journeys, produce } from '../harness/events.ts';
 import { startRedis } from '../harness/redis.ts';
@@ -167,13 +173,11 @@ it('three integrators share concurrency, rate, pause and breaker; one SIGKILLed,
   const replicas = [spawn(env), spawn(env), spawn(env)];
   const bases = await Promise.all(replicas.map((r) => r.ready));
   await eventually(
-    () => {
-      const parts = replicas.map((r) => lastAssignment(r.output()));
-      const flat = parts.flat();
-      return (
-        parts.every((p) => p.length > 0) && flat.length === PARTITIONS && new Set(flat).size === PARTITIONS
-      );
-    },
+    () =>
+      splitEvenly(
+        replicas.map((r) => r.output()),
+        PARTITIONS,
+      ),
     60_000,
     'the three members to split the partitions',
   );

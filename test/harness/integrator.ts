@@ -137,3 +137,10 @@ export function lastAssignment(output: string): string[] {
   }
   return last;
 }
+
+/** Every member (by its output) holds some partitions, and together they hold each of `partitions` once. */
+export function splitEvenly(outputs: string[], partitions: number): boolean {
+  const parts = outputs.map(lastAssignment);
+  const flat = parts.flat();
+  return parts.every((p) => p.length > 0) && flat.length === partitions && new Set(flat).size === partitions;
+}
