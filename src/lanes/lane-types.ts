@@ -30,7 +30,7 @@ export interface LaneDeps {
   processBusy?: () => boolean;
   /** This process among the group's integrators (unique per start): it holds a share of the limits. */
   holder?: string;
-  /** The lease on the shared limits (default `LEASE_MS`, stretched for long timeouts). */
+  /** The lease on the shared limits (default `LEASE_MS`; at least the margin plus two renewals). */
   leaseMs?: number;
   /** Rate tokens of a limits sync answered later than this are given back (default `TOKEN_FRESH_MS`). */
   tokenFreshMs?: number;

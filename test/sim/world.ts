@@ -66,7 +66,7 @@ export interface Schedule {
   generations: boolean;
   /** Longest a member takes to hear of a rebalance (a stale owner keeps working meanwhile). */
   maxNoticeMs: number;
-  /** The lease on the shared limits (stretched by the lanes for long timeouts). */
+  /** The lease on the shared limits (at least the margin plus two renewals: `leaseTiming`). */
   leaseMs: number;
   customers: CustomerSpec[];
   records: RecordSpec[];
