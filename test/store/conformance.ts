@@ -303,7 +303,7 @@ export interface LimitsBacking {
   client(): Promise<RetryStore>;
 }
 
-const POLICY = { threshold: 50, volumeThreshold: 4, windowMs: 10_000, resetTimeoutMs: 5_000 };
+export const POLICY = { threshold: 50, volumeThreshold: 4, windowMs: 10_000, resetTimeoutMs: 5_000 };
 
 export function limitsRequest(over: Partial<LimitsRequest> & Pick<LimitsRequest, 'customer' | 'holder'>) {
   const base: LimitsRequest = {

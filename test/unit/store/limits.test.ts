@@ -8,28 +8,10 @@ import {
 } from '../../../src/store/limits.ts';
 import type { LimitsState } from '../../../src/store/limits.ts';
 import type { LimitsGrant, LimitsRequest } from '../../../src/store/port.ts';
+import { POLICY, limitsRequest } from '../../store/conformance.ts';
 
-const POLICY = { threshold: 50, volumeThreshold: 4, windowMs: 10_000, resetTimeoutMs: 5_000 };
-
-function req(holder: string, over: Partial<LimitsRequest> = {}): LimitsRequest {
-  return {
-    customer: 'c',
-    holder,
-    leaseMs: 10_000,
-    concurrency: 10,
-    ratePerSecond: null,
-    breaker: POLICY,
-    want: 0,
-    inUse: 0,
-    tokens: 0,
-    unusedTokens: 0,
-    failures: 0,
-    successes: 0,
-    probe: null,
-    wantProbe: false,
-    ...over,
-  };
-}
+const req = (holder: string, over: Partial<LimitsRequest> = {}): LimitsRequest =>
+  limitsRequest({ customer: 'c', holder, ...over });
 
 type Step = [holder: string, now: number, over?: Partial<LimitsRequest>];
 
