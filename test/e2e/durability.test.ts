@@ -9,7 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver } from '../harness/receiver.ts';
 import type { Receiver } from '../harness/receiver.ts';
-import { eventually, integratorEnv, spawnIntegrator } from '../harness/integrator.ts';
+import { eventually, integratorEnv, metric, spawnIntegrator } from '../harness/integrator.ts';
 import type { ChildIntegrator } from '../harness/integrator.ts';
 import { journeys } from '../harness/events.ts';
 import { startRedis } from '../harness/redis.ts';
@@ -61,17 +61,6 @@ function spawn(env: Record<string, string>): ChildIntegrator {
     await c.exited;
   });
   return c;
-}
-
-async function metric(base: string, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
-      if (!labels || line.includes(labels)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return sum;
 }
 
 const uniqueIds = (r: Receiver) => new Set(r.delivered().map((d) => d.id));

@@ -21,6 +21,7 @@ import {
   eventually,
   integratorEnv,
   lastAssignment,
+  metric,
   spawnIntegrator,
   splitEvenly,
 } from '../harness/integrator.ts';
@@ -85,17 +86,6 @@ function spawn(env: Record<string, string>): ChildIntegrator {
     await c.exited;
   });
   return c;
-}
-
-async function metric(base: string, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
-      if (!labels || line.includes(labels)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return sum;
 }
 
 /** Per package, the first 2xx of each status arrived in record order (the row id grows with each change). */

@@ -144,3 +144,15 @@ export function splitEvenly(outputs: string[], partitions: number): boolean {
   const flat = parts.flat();
   return parts.every((p) => p.length > 0) && flat.length === partitions && new Set(flat).size === partitions;
 }
+
+/** The sum of a metric's samples (optionally those whose labels include `labels`) on an integrator's /metrics. */
+export async function metric(base: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
+      if (!labels || line.includes(labels)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
