@@ -1,11 +1,20 @@
 /**
  * The one place that speaks HTTP to a customer (undici). One connection pool per customer, sized to its
- * concurrency, so a slow customer's sockets never compete with another's. Every attempt has its own abort
- * signal for the timeout (it cancels the request, not just the wait), and every response body is consumed
- * so the socket returns to the pool.
+ * concurrency, so a slow customer's sockets never compete with another's. Every attempt ends within its
+ * timeout (it cancels the request, not just the wait), and every response body is consumed so the socket
+ * returns to the pool.
+ *
+ * Requests go through undici's dispatch API with one small handler per attempt: no response stream, no
+ * abort signal and no listener per request (the request API's per-request objects were a visible share of
+ * each delivery's CPU). The caller's signal gets one listener per signal, not per request.
+ *
+ *   one attempt:  waiting ─start─▶ started ─response─▶ reading ─end─▶ done
+ *                    │                │                   │
+ *                    └──── timeout / caller's abort / error ────────▶ done (the request is cut)
  */
 import { Pool, errors } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { KeyObject } from 'node:crypto';
 import type { AttemptReport } from './outcome.ts';
 import { secretKey, webhookHeaders } from './signing.ts';
 
@@ -20,8 +29,10 @@ export interface Sender {
 }
 
 const SNIPPET_BYTES = 512;
+/** A 2xx body is read (and dropped) up to this size; beyond it the connection is closed instead. */
+const DRAIN_LIMIT = 1 << 20;
 
-class TimeoutSignal extends Error {}
+type Controller = Dispatcher.DispatchController;
 
 function networkCode(err: unknown): { code: string; message: string } {
   const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown } };
@@ -30,15 +41,88 @@ function networkCode(err: unknown): { code: string; message: string } {
   return { code, message: typeof e.message === 'string' ? e.message : String(err) };
 }
 
-async function readSnippet(body: Dispatcher.ResponseData['body']): Promise<string> {
-  let taken = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    if (taken < SNIPPET_BYTES) chunks.push(buf.subarray(0, SNIPPET_BYTES - taken));
-    taken += buf.length;
+function headerValue(v: string | string[] | undefined): string | null {
+  return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+}
+
+/** One attempt's handler: settles its promise exactly once, and cuts the request when it ends early. */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  private controller: Controller | null = null;
+  private done = false;
+  private status = 0;
+  private retryAfter: string | null = null;
+  private taken = 0;
+  private readonly chunks: Buffer[] = [];
+  timer: NodeJS.Timeout | null = null;
+  signal: AbortSignal | undefined;
+
+  constructor(
+    private readonly settle: (r: AttemptReport, h: AttemptHandler) => void,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Ends the attempt now with `report` (a timeout or the caller's abort) and cuts the request. */
+  cut(report: AttemptReport): void {
+    if (this.done) return;
+    this.finish(report);
+    this.controller?.abort(new Error(report.kind));
   }
-  return Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim();
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.done) controller.abort(new Error('attempt already ended'));
+  }
+
+  onResponseStart(
+    _c: Controller,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // 1xx: informational, the real answer follows
+    this.status = statusCode;
+    this.retryAfter = headerValue(headers['retry-after']);
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.done) return;
+    if (this.status >= 200 && this.status < 300) {
+      this.taken += chunk.length;
+      if (this.taken > DRAIN_LIMIT) {
+        // The answer is known; an endless body must not hold the socket.
+        this.finish(this.response(''));
+        controller.abort(new Error('response body too large'));
+      }
+      return;
+    }
+    if (this.taken < SNIPPET_BYTES) this.chunks.push(chunk.subarray(0, SNIPPET_BYTES - this.taken));
+    this.taken += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    if (this.done) return;
+    const ok = this.status >= 200 && this.status < 300;
+    this.finish(
+      this.response(ok ? '' : Buffer.concat(this.chunks).toString('utf8').replace(/\s+/g, ' ').trim()),
+    );
+  }
+
+  onResponseError(_c: Controller | null, err: Error): void {
+    if (this.done) return;
+    if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
+      this.finish({ kind: 'timeout', afterMs: this.timeoutMs });
+    } else {
+      this.finish({ kind: 'network', ...networkCode(err) });
+    }
+  }
+
+  private response(bodySnippet: string): AttemptReport {
+    return { kind: 'response', status: this.status, retryAfter: this.retryAfter, bodySnippet };
+  }
+
+  private finish(report: AttemptReport): void {
+    this.done = true;
+    this.settle(report, this);
+  }
 }
 
 export function createHttpSender(opts: {
@@ -50,7 +134,7 @@ export function createHttpSender(opts: {
 }): Sender {
   const target = new URL(opts.url);
   const path = `${target.pathname}${target.search}`;
-  const key = secretKey(opts.secret);
+  const key: KeyObject = secretKey(opts.secret);
   const now = opts.now ?? Date.now;
   const pool = new Pool(target.origin, {
     connections: opts.concurrency,
@@ -60,49 +144,62 @@ export function createHttpSender(opts: {
     bodyTimeout: opts.timeoutMs + 1000,
     connectTimeout: Math.min(opts.timeoutMs, 10_000),
   });
+  /** Attempts under way, per caller's signal: its one listener cuts them all. */
+  const bySignal = new Map<AbortSignal, Set<AttemptHandler>>();
+  const aborted: AttemptReport = { kind: 'network', code: 'ABORTED', message: 'aborted by shutdown' };
+
+  function watch(signal: AbortSignal, h: AttemptHandler): void {
+    let set = bySignal.get(signal);
+    if (set === undefined) {
+      const attempts = new Set<AttemptHandler>();
+      set = attempts;
+      bySignal.set(signal, attempts);
+      signal.addEventListener(
+        'abort',
+        () => {
+          bySignal.delete(signal);
+          for (const a of attempts) a.cut(aborted);
+        },
+        { once: true },
+      );
+    }
+    set.add(h);
+  }
+
+  function unwatch(h: AttemptHandler): void {
+    if (h.timer !== null) clearTimeout(h.timer);
+    const { signal } = h;
+    if (signal === undefined) return;
+    // The signal keeps its entry (and its one listener) while it lives: a lane has one at a time.
+    bySignal.get(signal)?.delete(h);
+  }
 
   return {
-    async send(req, outer) {
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new TimeoutSignal('timeout')), opts.timeoutMs);
-      const onOuterAbort = (): void => controller.abort(outer?.reason);
-      outer?.addEventListener('abort', onOuterAbort, { once: true });
-      try {
-        const res = await pool.request({
-          path,
-          method: 'POST',
-          headers: {
-            ...webhookHeaders(key, req.id, req.body, now()),
-            'user-agent': 'package-status-integrator',
+    send(req, signal) {
+      if (signal?.aborted === true) return Promise.resolve(aborted);
+      return new Promise<AttemptReport>((resolve) => {
+        const h = new AttemptHandler((report, self) => {
+          unwatch(self);
+          resolve(report);
+        }, opts.timeoutMs);
+        h.timer = setTimeout(() => h.cut({ kind: 'timeout', afterMs: opts.timeoutMs }), opts.timeoutMs);
+        if (signal !== undefined) {
+          h.signal = signal;
+          watch(signal, h);
+        }
+        pool.dispatch(
+          {
+            path,
+            method: 'POST',
+            headers: {
+              ...webhookHeaders(key, req.id, req.body, now()),
+              'user-agent': 'package-status-integrator',
+            },
+            body: req.body,
           },
-          body: req.body,
-          signal: controller.signal,
-        });
-        const ok = res.statusCode >= 200 && res.statusCode < 300;
-        let bodySnippet = '';
-        if (ok) await res.body.dump({ limit: 1 << 20 });
-        else bodySnippet = await readSnippet(res.body);
-        const retryAfter = res.headers['retry-after'];
-        return {
-          kind: 'response',
-          status: res.statusCode,
-          retryAfter: Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
-          bodySnippet,
-        };
-      } catch (err) {
-        if (controller.signal.aborted && controller.signal.reason instanceof TimeoutSignal) {
-          return { kind: 'timeout', afterMs: opts.timeoutMs };
-        }
-        if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
-          return { kind: 'timeout', afterMs: opts.timeoutMs };
-        }
-        if (controller.signal.aborted)
-          return { kind: 'network', code: 'ABORTED', message: 'aborted by shutdown' };
-        return { kind: 'network', ...networkCode(err) };
-      } finally {
-        clearTimeout(timer);
-        outer?.removeEventListener('abort', onOuterAbort);
-      }
+          h,
+        );
+      });
     },
     async close() {
       await pool.destroy();
