@@ -20,6 +20,7 @@ import type { Decoded } from './routing/decode.ts';
 import { compileMatch, route } from './routing/match.ts';
 import type { Route } from './routing/match.ts';
 import type { Lane } from './lanes/lane.ts';
+import { within } from './lanes/lane-types.ts';
 import { OffsetTracker } from './commit/offset-tracker.ts';
 import type { RetryStore } from './store/port.ts';
 import { POISON_VALUE_MAX } from './store/port.ts';
@@ -224,6 +225,22 @@ export class Pipeline {
     } catch {
       return; // given up meanwhile: nothing of this batch is ours
     }
+    // The source learns the last handled offset once, when the batch ends (the next batch starts after
+    // it), and only while the batch is still current: after a rewind or a revoke it is not ours to move.
+    let handled: string | null = null;
+    try {
+      await this.handleRecords(records, ctx, shard, (offset) => (handled = offset));
+    } finally {
+      if (handled !== null && ctx.isRunning()) ctx.resolveOffset(handled);
+    }
+  }
+
+  private async handleRecords(
+    records: SourceRecord[],
+    ctx: BatchContext,
+    shard: string,
+    handled: (offset: string) => void,
+  ): Promise<void> {
     let lastBeat = this.clock.now();
     for (const record of records) {
       if (!ctx.isRunning() || this.fenced.has(shard)) return;
@@ -231,13 +248,15 @@ export class Pipeline {
       const targets = decoded.kind === 'routable' ? route(this.routes, decoded.routable.fields) : [];
       for (const lane of targets) {
         while (lane.saturated && ctx.isRunning()) {
-          await Promise.race([lane.whenRoom(), sleep(this.clock, 1000)]);
+          // The wait's timer is cleared as soon as room comes (one per record of a backlog otherwise
+          // lives on for a second: garbage that outlives the young generation).
+          await within(this.clock, lane.whenRoom(), 1000);
           await ctx.heartbeat().catch(() => {});
         }
       }
       if (!ctx.isRunning() || this.fenced.has(shard) || !this.taken.has(shard)) return;
       this.handle(record, decoded, targets);
-      ctx.resolveOffset(record.offset);
+      handled(record.offset);
       if (this.clock.now() - lastBeat > 1000) {
         lastBeat = this.clock.now();
         await ctx.heartbeat().catch(() => {});
