@@ -51,6 +51,13 @@ export class Alarm {
     });
   }
 
+  /** Armed for exactly `t` from now on (sooner or later than before); the same deadline keeps its timer. */
+  reset(t: number): void {
+    if (t === this.armedFor) return;
+    this.cancel();
+    this.at(t);
+  }
+
   cancel(): void {
     this.timer?.cancel();
     this.timer = null;

@@ -250,8 +250,7 @@ export class LaneLimits {
         );
       if (this.freed > 0 && out >= this.cap() && out < this.permits) soon(now);
     } else if (this.holdersNow > 1 && this.permits > want) soon(this.lastSentAt + UNMET_MS);
-    this.alarm.cancel();
-    this.alarm.at(Math.max(at, this.retryAt));
+    this.alarm.reset(Math.max(at, this.retryAt));
   }
 
   /** Of `n` requests wanted, how many the shared breaker lets this holder send. */
