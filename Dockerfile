@@ -15,6 +15,8 @@ RUN npm run build
 
 FROM node:24.19.0-slim AS runtime
 ENV NODE_ENV=production
+# Two malloc arenas: the same work in ~25 MB less resident memory (README "Cost").
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force

@@ -15,7 +15,7 @@ import type { KafkaMock } from '../test/harness/kafka.ts';
 import { startRedis } from '../test/harness/redis.ts';
 import type { RedisServer } from '../test/harness/redis.ts';
 import { killOnExit } from '../test/harness/binaries.ts';
-import { INTEGRATOR_NODE_FLAGS, ROOT, integratorEnv } from '../test/harness/integrator.ts';
+import { INTEGRATOR_ENV, INTEGRATOR_NODE_FLAGS, ROOT, integratorEnv } from '../test/harness/integrator.ts';
 import type { TestCustomer } from '../test/harness/integrator.ts';
 import { DEFAULT_MOCK_CUSTOMERS } from '../mock-customers/customers.ts';
 
@@ -201,7 +201,7 @@ export async function launchIntegrator(launch: IntegratorLaunch): Promise<Integr
   args.push(join(ROOT, 'src/main.ts'));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, ...launch.env, LOG_LEVEL: 'info' },
+    env: { ...process.env, ...INTEGRATOR_ENV, ...launch.env, LOG_LEVEL: 'info' },
     stdio: launch.probe ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   killOnExit(child);

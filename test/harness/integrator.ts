@@ -21,6 +21,15 @@ import { killOnExit } from './binaries.ts';
  */
 export const INTEGRATOR_NODE_FLAGS = ['--max-semi-space-size=8'];
 
+/**
+ * The environment it runs with everywhere, unless set otherwise: glibc's malloc gives every thread that
+ * allocates its own arena (librdkafka's, the log's, V8's), and freed memory stays spread over them; two
+ * arenas keep ~25 MB less resident for the same work (README "Cost").
+ */
+export const INTEGRATOR_ENV: Record<string, string> = {
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+};
+
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface TestCustomer {
@@ -86,7 +95,7 @@ export function spawnIntegrator(env: Record<string, string>): ChildIntegrator {
     [...INTEGRATOR_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'src/main.ts')],
     {
       cwd: ROOT,
-      env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+      env: { ...process.env, ...INTEGRATOR_ENV, ...env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
