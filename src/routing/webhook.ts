@@ -6,7 +6,7 @@
  * and Debezium re-sends. Snapshot rows share one LSN and are told apart by the primary key; incremental
  * snapshot rows (no LSN) fall back to Debezium's `sequence`.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonical, scalarText, stringifyExact } from '../intake/json.ts';
 import type { ChangeEvent } from '../intake/debezium.ts';
 
@@ -20,7 +20,7 @@ export function eventId(event: ChangeEvent): string {
   const s = event.source;
   const position = s.lsn ?? `seq:${s.sequence ?? ''}:${s.tsMs ?? ''}`;
   const material = [s.name, s.db ?? '', event.table, event.op, position, primaryKeyOf(event)].join('\u0000');
-  return `evt_${createHash('sha256').update(material).digest('hex').slice(0, 32)}`;
+  return `evt_${hash('sha256', material, 'hex').slice(0, 32)}`;
 }
 
 /** Per-package order: the package id when the row has one, else the record key. */
