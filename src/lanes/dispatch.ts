@@ -47,8 +47,6 @@ export interface DispatchDeps {
   emit(d: ParkedDelivery, step: DeliveryStep): void;
   /** An attempt took this long (the lane's rate estimate and latency window). */
   took(durationMs: number): void;
-  /** The breaker may have moved; gauges. */
-  answered(): void;
   /** A memory delivery was delivered or dead-lettered: its offset may go. */
   settled(d: MemoryDelivery, how: 'delivered' | 'dead'): void;
   /** Something may be claimable / room may have come. */
@@ -139,7 +137,6 @@ export class Dispatcher {
     const key = packageKey(out.d);
     if (out.from === 'memory' && !out.dropped) this.x.homes.settlingStarts(key);
     if (this.inflight === 0) this.x.idle();
-    this.x.answered();
     if (res.aborted) {
       // Cut (shutdown deadline, a lost lease): not an attempt. It goes back where it now lives — in the
       // store, a head moved there while out is this lane's claimed head: ready again, never stranded.

@@ -137,12 +137,10 @@ export class Lane {
         this.latency.add(ms);
         this.health.took(ms);
       },
-      answered: () => this.gauges(),
       settled: (d, how) => this.settle(d, how),
       changed: () => {
         this.claims.soon();
         this.roomMaybe();
-        this.gauges();
       },
       track,
       idle: () => this.idleWaiters.wake(),
@@ -160,7 +158,7 @@ export class Lane {
       emit: (d, step) => this.emit(d, step),
     });
     deps.metrics.circuitState.set({ customer: this.id }, 0);
-    this.gauges();
+    deps.metrics.beforeScrape.add(this.gauges);
     this.limits.begin();
   }
 
@@ -217,7 +215,6 @@ export class Lane {
     // A partition not (or no longer) ours: its records are the owner's to deliver.
     if (!this.link.owns(d.shard)) return this.emit(d, { kind: 'dropped' });
     this.homes.route(d);
-    this.gauges();
   }
 
   /** A memory delivery no longer holds its offset (delivered, dead-lettered, or now in the store). */
@@ -228,7 +225,6 @@ export class Lane {
       this.log.error({ err }, 'settle callback failed');
     }
     this.roomMaybe();
-    this.gauges();
   }
 
   /** Something changed that may let work go out, be claimed, or make room. */
@@ -236,7 +232,6 @@ export class Lane {
     this.pumpSoon();
     this.claims.soon();
     this.roomMaybe();
-    this.gauges();
   }
 
   private pumpSoon(): void {
@@ -294,7 +289,6 @@ export class Lane {
     const log = { event: 'dropped', shard, dropped: dropped.length };
     if (dropped.length > 0) this.log.info(log, 'partition left: its unsent work is the next owner’s');
     this.roomMaybe();
-    this.gauges();
   }
 
   // ───────────────────────────── modes ─────────────────────────────
@@ -366,6 +360,8 @@ export class Lane {
     this.link.close();
     this.mode.stopped();
     this.roomWaiters.wake();
+    this.gauges();
+    this.deps.metrics.beforeScrape.delete(this.gauges);
     await this.deps.sender.close();
   }
 
@@ -382,10 +378,11 @@ export class Lane {
     });
   }
 
-  private gauges(): void {
+  /** Read when /metrics is scraped. */
+  private readonly gauges = (): void => {
     this.deps.metrics.inflight.set({ customer: this.id }, this.dispatch.inflight);
     this.deps.metrics.pending.set({ customer: this.id }, this.held);
-  }
+  };
 
   snapshot(): LaneSnapshot {
     return snapshotOf(this.cfg, {

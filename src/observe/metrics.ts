@@ -11,8 +11,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'integrator_' });
   const registers = [registry];
+  /** Gauges kept by their owners as plain numbers and read when scraped (not set on every delivery). */
+  const beforeScrape = new Set<() => void>();
+  const refresh = (): void => {
+    for (const f of beforeScrape) f();
+  };
   return {
     registry,
+    beforeScrape,
     eventsConsumed: new Counter({
       name: 'integrator_events_consumed_total',
       help: 'Kafka records consumed (every record, including ignored and poison ones).',
@@ -73,12 +79,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'HTTP requests in flight.',
       labelNames: ['customer'],
       registers,
+      collect: refresh,
     }),
     pending: new Gauge({
       name: 'integrator_pending_deliveries',
       help: 'Deliveries accepted and not yet settled (in memory).',
       labelNames: ['customer'],
       registers,
+      collect: refresh,
     }),
     retryQueueDepth: new Gauge({
       name: 'integrator_retry_queue_depth',

@@ -22,13 +22,14 @@ let receiver: Receiver;
 let integrator: Integrator;
 let source: HandSource;
 let base: string;
-let mode: 'ok' | '400' = 'ok';
+let mode: 'ok' | '400' | 'slow' = 'ok';
 let logs = '';
 
 beforeAll(async () => {
   receiver = await startReceiver({
     secret: SECRET_A,
-    handler: () => (mode === '400' ? { status: 400 } : { status: 200 }),
+    handler: () =>
+      mode === '400' ? { status: 400 } : mode === 'slow' ? { status: 200, delayMs: 1500 } : { status: 200 },
   });
   const env = integratorEnv({
     brokers: ['127.0.0.1:1'],
@@ -58,6 +59,11 @@ afterAll(async () => {
 });
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers });
+async function gauge(name: string, customer: string): Promise<number> {
+  const text = await (await get('/metrics')).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{customer="${customer}"}`));
+  return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
+}
 const post = (path: string, body?: unknown, token: string | null = TOKEN) =>
   fetch(`${base}${path}`, {
     method: 'POST',
@@ -148,6 +154,22 @@ describe('HTTP surface', () => {
     );
     expect((await post('/customers/customer-a/resume')).status).toBe(200);
     await receiver.waitFor(() => receiver.delivered().length === 1, 10_000, 'delivery after resume');
+  });
+
+  it('in-flight and pending gauges are current whenever /metrics is scraped', async () => {
+    mode = 'slow';
+    try {
+      const before = receiver.requests.length;
+      await source.push(keyOf('PKG-G1'), changeValue(row('PKG-G1', 'customer-a', 'Package Posted', 0)));
+      await receiver.waitFor(() => receiver.requests.length > before, 10_000, 'the request out');
+      expect(await gauge('integrator_inflight_requests', 'customer-a')).toBe(1);
+      expect(await gauge('integrator_pending_deliveries', 'customer-a')).toBe(1);
+      await receiver.waitFor(() => receiver.requests.at(-1)!.status === 200, 10_000, 'the slow answer');
+      await expect.poll(() => gauge('integrator_pending_deliveries', 'customer-a')).toBe(0);
+      expect(await gauge('integrator_inflight_requests', 'customer-a')).toBe(0);
+    } finally {
+      mode = 'ok';
+    }
   });
 
   it('dead letters are listed with their reason and can be replayed', async () => {
