@@ -14,7 +14,7 @@
  * on as values: they are filled from a full before-image when one exists, otherwise dropped from the row
  * and listed in `unchanged`.
  */
-import { canonical, isObject, parseExact, parseFast, scalarText } from './json.ts';
+import { canonical, isObject, parseFast, scalarText } from './json.ts';
 import type { Json, JsonObject } from './json.ts';
 import { convertLogicalTypes, rowSchemaOf } from './logical-types.ts';
 
@@ -209,7 +209,7 @@ function decodeKey(key: Buffer | string | null): Json | null {
   if (key === null) return null;
   const raw = text(key);
   try {
-    return unwrap(parseExact(raw)).payload;
+    return unwrap(parseFast(raw).value).payload;
   } catch {
     // StringConverter keys (e.g. a bare package id) are not JSON: keep the text.
     return raw;

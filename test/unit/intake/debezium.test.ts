@@ -236,6 +236,15 @@ describe('poison and edge cases', () => {
     expect(body).toContain('"lsn":"18446744073709551615"');
   });
 
+  it.each([
+    { key: '{"id":9007199254740993}', id: 9007199254740993n },
+    { key: '{"schema":{"type":"struct"},"payload":{"id":9007199254740993}}', id: 9007199254740993n },
+    { key: '{"id":42}', id: 42 },
+  ])('a JSON key keeps its integers exact: $key', ({ key, id }) => {
+    const r = decodeRecord({ topic: 't', key, value: JSON.stringify(base) });
+    expect(r.kind === 'change' && r.event.key).toEqual({ id });
+  });
+
   it('a StringConverter key (bare text) is kept as text', () => {
     const r = decodeRecord({ topic: 't', key: 'PKG-000123', value: JSON.stringify(base) });
     expect(r.kind === 'change' && r.event.key).toBe('PKG-000123');
