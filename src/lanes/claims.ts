@@ -60,11 +60,13 @@ export class Claims {
 
   private async drain(): Promise<void> {
     const { clock, parked, link } = this.c;
+    // Nothing parked is due (the usual case, checked after every delivery): no room to work out.
+    const due = parked.earliestDue();
+    if (due === null) return;
     const room = this.c.room();
     const shards = room > 0 ? parked.dueShards(clock.now()) : [];
     if (shards.length === 0) {
-      const next = parked.earliestDue();
-      if (room > 0 && next !== null) this.drainAlarm.at(next);
+      if (room > 0) this.drainAlarm.at(due);
       return;
     }
     const share = Math.max(1, Math.ceil(room / shards.length));
