@@ -27,6 +27,15 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.after(ms, resolve));
 }
 
+/** Waits for `p` at most `ms` on `clock`. */
+export async function within(clock: Clock, p: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: Timer | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = clock.after(ms, () => r('timeout'))));
+  const res = await Promise.race([p.then(() => 'done' as const), timeout]);
+  timer?.cancel();
+  return res;
+}
+
 /**
  * One timer that is (re)armed for the earliest deadline asked of it: `at(t)` keeps the sooner of the armed
  * time and `t`. Used for "wake me when the next thing is due" instead of polling.

@@ -13,14 +13,13 @@
  * again from its committed offset and taken over anew.
  */
 import type { Clock } from './clock.ts';
-import { systemClock, sleep } from './clock.ts';
+import { systemClock, sleep, within } from './clock.ts';
 import type { SourceRecord, BatchContext, TopicPartition } from './intake/source.ts';
 import { toRoutable } from './routing/decode.ts';
 import type { Decoded } from './routing/decode.ts';
 import { compileMatch, route } from './routing/match.ts';
 import type { Route } from './routing/match.ts';
 import type { Lane } from './lanes/lane.ts';
-import { within } from './lanes/lane-types.ts';
 import { OffsetTracker } from './commit/offset-tracker.ts';
 import type { RetryStore } from './store/port.ts';
 import { POISON_VALUE_MAX } from './store/port.ts';

@@ -96,15 +96,6 @@ export function snapshotOf(
   };
 }
 
-/** Waits for `p` at most `ms` on `clock`. */
-export async function within(clock: Clock, p: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
-  let timer: { cancel(): void } | undefined;
-  const timeout = new Promise<'timeout'>((r) => (timer = clock.after(ms, () => r('timeout'))));
-  const res = await Promise.race([p.then(() => 'done' as const), timeout]);
-  timer?.cancel();
-  return res;
-}
-
 /** Callers waiting for something (room, idleness), woken together. */
 export class Waiters {
   private list: (() => void)[] = [];

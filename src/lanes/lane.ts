@@ -17,7 +17,7 @@
  */
 import type { CustomerConfig } from '../config/customers.ts';
 import type { Clock } from '../clock.ts';
-import { systemClock } from '../clock.ts';
+import { systemClock, within } from '../clock.ts';
 import type { ParkedDelivery } from '../store/port.ts';
 import type { Logger } from '../report/logger.ts';
 import type { DeliveryObserver, DeliveryStep } from '../report/delivery-events.ts';
@@ -36,7 +36,7 @@ import { Claims } from './claims.ts';
 import { Homes } from './homes.ts';
 import { Dispatcher } from './dispatch.ts';
 import type { MemoryDelivery, Settlement } from './delivery.ts';
-import { Waiters, snapshotOf, within } from './lane-types.ts';
+import { Waiters, snapshotOf } from './lane-types.ts';
 import type { LaneDeps, LaneSnapshot } from './lane-types.ts';
 
 export type { MemoryDelivery, Settlement, LaneDeps, LaneSnapshot };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Alarm } from '../../src/clock.ts';
+import { Alarm, within } from '../../src/clock.ts';
 import type { Clock } from '../../src/clock.ts';
 
 /** A clock that records the timers asked of it; `fire` runs the ones due by `t`. */
@@ -61,5 +61,21 @@ describe('Alarm', () => {
     expect(c.live()).toBe(firesAt === null ? 0 : 1);
     for (const t of [50, 100, 150, 200, 250]) c.fire(t);
     expect(fired).toEqual(firesAt === null ? [] : [firesAt]);
+  });
+});
+
+describe('within', () => {
+  it('is done when the promise settles first, and clears its timer', async () => {
+    const c = recordingClock();
+    expect(await within(c.clock, Promise.resolve(), 1000)).toBe('done');
+    expect(c.live()).toBe(0);
+  });
+
+  it('times out when the clock passes first', async () => {
+    const c = recordingClock();
+    const waiting = within(c.clock, new Promise(() => {}), 1000);
+    c.fire(999);
+    c.fire(1000);
+    expect(await waiting).toBe('timeout');
   });
 });
