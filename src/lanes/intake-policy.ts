@@ -83,6 +83,16 @@ export function saturated(load: LaneLoad): boolean {
   return load.mode === 'held' || (load.mode === 'running' && healthy(load));
 }
 
+/**
+ * How many deliveries must fit before a pipeline waiting on a saturated lane is woken: a quarter of the
+ * memory, at most `concurrency`, at least one. A backlog then goes in by chunks, one wake-up (one timer,
+ * one heartbeat) per chunk rather than per settled delivery. Whatever else ends the saturation (a pause,
+ * the lane turning unhealthy, stopping) wakes it at once.
+ */
+export function refill(cap: number, concurrency: number): number {
+  return Math.max(1, Math.min(concurrency, Math.floor(cap / 4)));
+}
+
 /** Where a delivery goes whose package has nothing in memory and nothing parked. */
 export function placeNew(load: LaneLoad): 'memory' | 'store' {
   if (load.mode === 'open' || load.mode === 'paused') return 'store';

@@ -26,7 +26,7 @@ import { BREAKER_GAUGE } from '../store/limits.ts';
 import { LaneLimits } from './limits.ts';
 import { ModeMachine } from './lane-mode.ts';
 import type { LaneMode } from './lane-mode.ts';
-import { budget, saturated } from './intake-policy.ts';
+import { budget, refill, saturated } from './intake-policy.ts';
 import { LaneHealth } from './health.ts';
 import type { LaneLoad } from './intake-policy.ts';
 import { LatencyWindow } from './latency-window.ts';
@@ -179,13 +179,15 @@ export class Lane {
     return [...this.homes.ids(), ...this.parked.claimedIds(), ...this.dispatch.outs.keys()];
   }
 
-  private load(): LaneLoad {
+  /** The lane as the intake policy sees it, holding `extra` more deliveries than it does. */
+  private load(extra = 0): LaneLoad {
     const now = this.clock.now();
     const { mode } = this.mode;
     const { maxInMemory: cap, concurrency } = this.cfg;
     const oldestOutMs = this.dispatch.oldestOutMs(now);
     const processBusy = this.deps.processBusy?.() ?? false;
-    return this.health.load({ mode, held: this.held, cap, concurrency, oldestOutMs, processBusy }, now);
+    const held = this.held + extra;
+    return this.health.load({ mode, held, cap, concurrency, oldestOutMs, processBusy }, now);
   }
 
   /**
@@ -194,18 +196,25 @@ export class Lane {
    * the work it would park).
    */
   get saturated(): boolean {
-    if (!this.mode.accepts) return false;
-    if (this.held >= 2 * this.cfg.maxInMemory) return true;
-    return this.held >= this.cfg.maxInMemory && saturated(this.load());
+    return this.fullWith(0);
   }
 
+  private fullWith(extra: number): boolean {
+    if (!this.mode.accepts) return false;
+    const held = this.held + extra;
+    if (held >= 2 * this.cfg.maxInMemory) return true;
+    return held >= this.cfg.maxInMemory && saturated(this.load(extra));
+  }
+
+  /** Resolves when a refill fits (`refill` in intake-policy.ts) or the lane stops being saturated. */
   whenRoom(): Promise<void> {
     if (!this.saturated) return Promise.resolve();
     return this.roomWaiters.wait();
   }
 
   private roomMaybe(): void {
-    if (this.roomWaiters.size > 0 && !this.saturated) this.roomWaiters.wake();
+    const fits = refill(this.cfg.maxInMemory, this.cfg.concurrency) - 1;
+    if (this.roomWaiters.size > 0 && !this.fullWith(fits)) this.roomWaiters.wake();
   }
 
   /** Take a delivery. Never waits for the customer; the pipeline asked `saturated` before. */

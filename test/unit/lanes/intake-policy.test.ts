@@ -5,6 +5,7 @@ import {
   chooseMoves,
   healthy,
   placeNew,
+  refill,
   saturated,
 } from '../../../src/lanes/intake-policy.ts';
 import type { LaneLoad, PackageView } from '../../../src/lanes/intake-policy.ts';
@@ -33,6 +34,19 @@ describe('DrainRate (Little’s law)', () => {
     const r = new DrainRate(16, rate);
     for (const d of durations) r.observe(d);
     expect(r.perSecond(oldest)).toBeCloseTo(expected, 5);
+  });
+});
+
+describe('refill: the room that wakes a pipeline waiting on a full lane', () => {
+  it.each<[number, number, number]>([
+    [1000, 64, 64], // concurrency bounds it
+    [1000, 500, 250], // a quarter of the memory
+    [100, 64, 25],
+    [3, 64, 1], // never below one
+    [1, 1, 1],
+    [1000, 1, 1],
+  ])('maxInMemory %d, concurrency %d → %d', (cap, concurrency, expected) => {
+    expect(refill(cap, concurrency)).toBe(expected);
   });
 });
 
