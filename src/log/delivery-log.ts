@@ -1,9 +1,9 @@
 /**
- * The delivery log as the delivery path sees it: an observer whose listeners only put the event in a
- * bounded ring and return. Every FLUSH_MS the ring is encoded (src/log/wire.ts) and handed to the writer
- * thread (src/log/worker.ts), at most MAX_OUTSTANDING batches at a time. When the store is slow or away,
- * the worker stops acknowledging, the ring fills, and the oldest records are dropped and counted
- * (`integrator_delivery_log_dropped_total`): deliveries never wait for the log.
+ * The delivery log as the delivery path sees it: an observer whose listeners only encode the event as one
+ * line (src/log/wire.ts), put it in a bounded ring and return. Every FLUSH_MS the ring's lines are handed
+ * to the writer thread (src/log/worker.ts) as one text, at most MAX_OUTSTANDING batches at a time. When the
+ * store is slow or away, the worker stops acknowledging, the ring fills, and the oldest records are dropped
+ * and counted (`integrator_delivery_log_dropped_total`): deliveries never wait for the log.
  *
  *   created ──start()──▶ running ──close()──▶ closing ──▶ closed
  *
@@ -53,35 +53,39 @@ export interface LogStatus {
 /** Thrown by queries when the log cannot answer (off, still opening, store away): HTTP 503. */
 export class LogUnavailableError extends Error {}
 
-type Entry = { c: ChangeSeen } | { d: DeliveryEvent };
-
-/** Fixed-capacity FIFO; pushing into a full ring overwrites the oldest entry. */
+/**
+ * Fixed-capacity FIFO of encoded lines; pushing into a full ring overwrites the oldest. Events are encoded
+ * as they come (src/log/wire.ts), not at flush: what waits here for up to FLUSH_MS is one string per event
+ * rather than the event objects (each would outlive a young-generation collection or two and be copied),
+ * and the flush has no burst of encoding to do on the delivery path's thread.
+ */
 class Ring {
-  private readonly items: (Entry | undefined)[];
+  private readonly items: string[];
   private head = 0;
   size = 0;
   constructor(readonly capacity: number) {
-    this.items = new Array<Entry | undefined>(capacity);
+    this.items = new Array<string>(capacity).fill('');
   }
   /** Returns true when the oldest entry had to go. */
-  push(e: Entry): boolean {
+  push(line: string): boolean {
     const full = this.size === this.capacity;
-    this.items[(this.head + this.size) % this.capacity] = e;
+    this.items[(this.head + this.size) % this.capacity] = line;
     if (full) this.head = (this.head + 1) % this.capacity;
     else this.size += 1;
     return full;
   }
-  take(max: number): Entry[] {
+  /** Up to `max` of the oldest lines as one text. */
+  take(max: number): { text: string; count: number } {
     const n = Math.min(max, this.size);
-    const out = new Array<Entry>(n);
+    let text = '';
     for (let i = 0; i < n; i++) {
       const at = (this.head + i) % this.capacity;
-      out[i] = this.items[at]!;
-      this.items[at] = undefined;
+      text += this.items[at];
+      this.items[at] = '';
     }
     this.head = (this.head + n) % this.capacity;
     this.size -= n;
-    return out;
+    return { text, count: n };
   }
 }
 
@@ -154,11 +158,11 @@ export class DeliveryLog implements DeliveryObserver {
   // ── the observer: called on the delivery path, must only enqueue ──
 
   change(e: ChangeSeen): void {
-    if (this.mode === 'running' && this.ring.push({ c: e })) this.drop(1);
+    if (this.mode === 'running' && this.ring.push(encodeChange(e))) this.drop(1);
   }
 
   delivery(e: DeliveryEvent): void {
-    if (this.mode === 'running' && this.ring.push({ d: e })) this.drop(1);
+    if (this.mode === 'running' && this.ring.push(encodeDelivery(e))) this.drop(1);
   }
 
   private drop(n: number): void {
@@ -256,9 +260,7 @@ export class DeliveryLog implements DeliveryObserver {
   /** Hands buffered records to the worker (at most MAX_OUTSTANDING unacknowledged batches). */
   private flush(): void {
     while (this.worker !== null && this.outstanding < MAX_OUTSTANDING && this.ring.size > 0) {
-      const entries = this.ring.take(BATCH_MAX);
-      let text = '';
-      for (const e of entries) text += 'c' in e ? encodeChange(e.c) : encodeDelivery(e.d);
+      const { text } = this.ring.take(BATCH_MAX);
       this.batchSeq += 1;
       this.outstanding += 1;
       this.post({ type: 'batch', seq: this.batchSeq, text });
@@ -290,7 +292,7 @@ export class DeliveryLog implements DeliveryObserver {
         this.flush();
         await new Promise((r) => setTimeout(r, 10));
       }
-      if (this.ring.size > 0) this.drop(this.ring.take(this.ring.size).length);
+      if (this.ring.size > 0) this.drop(this.ring.take(this.ring.size).count);
       const worker = this.worker;
       if (worker) {
         const exited = new Promise<void>((r) => (this.onClosed = r));
