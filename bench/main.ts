@@ -11,7 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Row } from './table.ts';
 import { renderTable, verdictOf } from './table.ts';
-import { startWorld } from './world.ts';
+import { FROM_SOURCE, startWorld } from './world.ts';
 import { ROOT } from '../test/harness/integrator.ts';
 import type { BenchMode, Figure, FigureResult } from './figures/common.ts';
 import { isolation } from './figures/isolation.ts';
@@ -90,7 +90,7 @@ const mode: BenchMode = {
     : null,
   log,
 };
-const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}, integrator ${FROM_SOURCE ? 'from source (tsx)' : 'compiled'}`;
 log(`${args.quick ? 'quick' : 'full'} run on ${machine}: ${args.only.join(', ')}`);
 
 const world = await startWorld();

@@ -3,9 +3,9 @@
  * (Kafka wire protocol), redis-server, the mock customer APIs (`mock-customers/main.ts`) and the integrator
  * (`src/main.ts`). The bench process itself only produces events and reads the ledgers. All on loopback.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -192,13 +192,51 @@ export interface IntegratorLaunch {
   probe?: boolean;
 }
 
+/**
+ * What the integrator runs as. By default the compiled build, as the image runs it (`tsc -p
+ * tsconfig.build.json`, then `node dist/src/main.js`), built once per bench run with the probe beside it.
+ * BENCH_FROM_SOURCE=1: `node --import tsx src/main.ts`, as `npm start` runs it (tsx's transform adds a
+ * `__name` call to every closure it creates, ~1–2 % of the main thread at full speed), and the way to
+ * try a preload that patches src/ classes.
+ */
+export const FROM_SOURCE = process.env.BENCH_FROM_SOURCE === '1';
+let built: string | null = null;
+
+function buildOnce(): string {
+  if (built) return built;
+  // Inside the checkout, so that the compiled files resolve packages from its node_modules.
+  const out = join(ROOT, 'node_modules/.cache/bench-build');
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const project = join(out, 'tsconfig.json');
+  writeFileSync(
+    project,
+    JSON.stringify({
+      extends: join(ROOT, 'tsconfig.build.json'),
+      compilerOptions: { outDir: out, rootDir: ROOT },
+      include: [join(ROOT, 'src'), join(ROOT, 'bench/probe.ts')],
+    }),
+  );
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (tsc.status !== 0) throw new Error(`bench: the build failed\n${tsc.stdout}${tsc.stderr}`);
+  built = out;
+  return out;
+}
+
 export async function launchIntegrator(launch: IntegratorLaunch): Promise<IntegratorProcess> {
   // BENCH_INTEGRATOR_NODE_ARGS: extra node flags for every integrator, e.g. a preload that tries a fix
-  // without touching src/ ("--import ./.bench/try-fix.ts").
+  // without touching src/ (with BENCH_FROM_SOURCE=1: "--import ./.bench/try-fix.ts").
   const extra = (process.env.BENCH_INTEGRATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const args = [...INTEGRATOR_NODE_FLAGS, '--import', 'tsx', ...extra, ...(launch.nodeArgs ?? [])];
-  if (launch.probe) args.push('--import', join(ROOT, 'bench/probe.ts'));
-  args.push(join(ROOT, 'src/main.ts'));
+  const code = FROM_SOURCE ? ROOT : buildOnce();
+  const ext = FROM_SOURCE ? 'ts' : 'js';
+  const args = [...INTEGRATOR_NODE_FLAGS, ...(FROM_SOURCE ? ['--import', 'tsx'] : [])];
+  args.push(...extra, ...(launch.nodeArgs ?? []));
+  if (launch.probe) args.push('--import', join(code, `bench/probe.${ext}`));
+  args.push(join(code, `src/main.${ext}`));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...INTEGRATOR_ENV, ...launch.env, LOG_LEVEL: 'info' },
