@@ -256,7 +256,8 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
         partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 4,
         eachBatch: async ({ batch, resolveOffset }) => {
           const { topic, partition } = batch;
-          const epoch = owned.get(key(batch))?.epoch;
+          const tp = key(batch); // isRunning() is asked several times per record
+          const epoch = owned.get(tp)?.epoch;
           if (paused || stopping || epoch === undefined) return; // not ours, or no longer fetching
           const records: SourceRecord[] = batch.messages.map((m) => ({
             topic,
@@ -272,7 +273,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
             partition,
             // librdkafka heartbeats from its own thread; nothing to do here.
             heartbeat: async () => {},
-            isRunning: () => !stopping && owned.get(key(batch))?.epoch === epoch,
+            isRunning: () => !stopping && owned.get(tp)?.epoch === epoch,
             resolveOffset,
           });
         },
