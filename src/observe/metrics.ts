@@ -1,5 +1,6 @@
 /** Prometheus metrics, names and labels as the README's "Reading the metrics" lists them. One registry per integrator instance. */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastHistogram } from './fast-histogram.ts';
 
 // Dense where webhook latencies live (tens to hundreds of ms), then up to 5 minutes for slow customers.
 const LATENCY_BUCKETS = [
@@ -55,20 +56,20 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['customer', 'result'],
       registers,
     }),
-    attemptDuration: new Histogram({
-      name: 'integrator_attempt_duration_seconds',
-      help: 'Duration of one HTTP attempt.',
-      labelNames: ['customer'],
-      buckets: LATENCY_BUCKETS,
+    attemptDuration: new FastHistogram(
+      'integrator_attempt_duration_seconds',
+      'Duration of one HTTP attempt.',
+      'customer',
+      LATENCY_BUCKETS,
       registers,
-    }),
-    endToEnd: new Histogram({
-      name: 'integrator_end_to_end_seconds',
-      help: "From the change's commit in the database (source.ts_ms) to the customer's 2xx.",
-      labelNames: ['customer'],
-      buckets: LATENCY_BUCKETS,
+    ),
+    endToEnd: new FastHistogram(
+      'integrator_end_to_end_seconds',
+      "From the change's commit in the database (source.ts_ms) to the customer's 2xx.",
+      'customer',
+      LATENCY_BUCKETS,
       registers,
-    }),
+    ),
     eventLoopUtilization: new Gauge({
       name: 'integrator_event_loop_utilization',
       help: 'Share of the last second the event loop was busy; at 0.9 and above the integrator is the bottleneck and lanes keep a healthy backlog in Kafka.',
