@@ -1,9 +1,9 @@
 /**
- * The delivery log as the delivery path sees it: an observer whose listeners only encode the event as one
- * line (src/log/wire.ts), put it in a bounded ring and return. Every FLUSH_MS the ring's lines are handed
- * to the writer thread (src/log/worker.ts) as one text, at most MAX_OUTSTANDING batches at a time. When the
- * store is slow or away, the worker stops acknowledging, the ring fills, and the oldest records are dropped
- * and counted (`integrator_delivery_log_dropped_total`): deliveries never wait for the log.
+ * The delivery log as the delivery path sees it: an observer whose listeners only put the event in a
+ * bounded ring and return. Every FLUSH_MS the ring is encoded (src/log/wire.ts) and handed to the writer
+ * thread (src/log/worker.ts), at most MAX_OUTSTANDING batches at a time. When the store is slow or away,
+ * the worker stops acknowledging, the ring fills, and the oldest records are dropped and counted
+ * (`integrator_delivery_log_dropped_total`): deliveries never wait for the log.
  *
  *   created ──start()──▶ running ──close()──▶ closing ──▶ closed
  *
@@ -53,39 +53,35 @@ export interface LogStatus {
 /** Thrown by queries when the log cannot answer (off, still opening, store away): HTTP 503. */
 export class LogUnavailableError extends Error {}
 
-/**
- * Fixed-capacity FIFO of encoded lines; pushing into a full ring overwrites the oldest. Events are encoded
- * as they come (src/log/wire.ts), not at flush: what waits here for up to FLUSH_MS is one string per event
- * rather than the event objects (each would outlive a young-generation collection or two and be copied),
- * and the flush has no burst of encoding to do on the delivery path's thread.
- */
+type Entry = { c: ChangeSeen } | { d: DeliveryEvent };
+
+/** Fixed-capacity FIFO; pushing into a full ring overwrites the oldest entry. */
 class Ring {
-  private readonly items: string[];
+  private readonly items: (Entry | undefined)[];
   private head = 0;
   size = 0;
   constructor(readonly capacity: number) {
-    this.items = new Array<string>(capacity).fill('');
+    this.items = new Array<Entry | undefined>(capacity);
   }
   /** Returns true when the oldest entry had to go. */
-  push(line: string): boolean {
+  push(e: Entry): boolean {
     const full = this.size === this.capacity;
-    this.items[(this.head + this.size) % this.capacity] = line;
+    this.items[(this.head + this.size) % this.capacity] = e;
     if (full) this.head = (this.head + 1) % this.capacity;
     else this.size += 1;
     return full;
   }
-  /** Up to `max` of the oldest lines as one text. */
-  take(max: number): { text: string; count: number } {
+  take(max: number): Entry[] {
     const n = Math.min(max, this.size);
-    let text = '';
+    const out = new Array<Entry>(n);
     for (let i = 0; i < n; i++) {
       const at = (this.head + i) % this.capacity;
-      text += this.items[at];
-      this.items[at] = '';
+      out[i] = this.items[at]!;
+      this.items[at] = undefined;
     }
     this.head = (this.head + n) % this.capacity;
     this.size -= n;
-    return { text, count: n };
+    return out;
   }
 }
 
@@ -158,11 +154,11 @@ export class DeliveryLog implements DeliveryObserver {
   // ── the observer: called on the delivery path, must only enqueue ──
 
   change(e: ChangeSeen): void {
-    if (this.mode === 'running' && this.ring.push(encodeChange(e))) this.drop(1);
+    if (this.mode === 'running' && this.ring.push({ c: e })) this.drop(1);
   }
 
   delivery(e: DeliveryEvent): void {
-    if (this.mode === 'running' && this.ring.push(encodeDelivery(e))) this.drop(1);
+    if (this.mode === 'running' && this.ring.push({ d: e })) this.drop(1);
   }
 
   private drop(n: number): void {
@@ -260,7 +256,9 @@ export class DeliveryLog implements DeliveryObserver {
   /** Hands buffered records to the worker (at most MAX_OUTSTANDING unacknowledged batches). */
   private flush(): void {
     while (this.worker !== null && this.outstanding < MAX_OUTSTANDING && this.ring.size > 0) {
-      const { text } = this.ring.take(BATCH_MAX);
+      const entries = this.ring.take(BATCH_MAX);
+      let text = '';
+      for (const e of entries) text += 'c' in e ? encodeChange(e.c) : encodeDelivery(e.d);
       this.batchSeq += 1;
       this.outstanding += 1;
       this.post({ type: 'batch', seq: this.batchSeq, text });
@@ -292,7 +290,7 @@ export class DeliveryLog implements DeliveryObserver {
         this.flush();
         await new Promise((r) => setTimeout(r, 10));
       }
-      if (this.ring.size > 0) this.drop(this.ring.take(this.ring.size).count);
+      if (this.ring.size > 0) this.drop(this.ring.take(this.ring.size).length);
       const worker = this.worker;
       if (worker) {
         const exited = new Promise<void>((r) => (this.onClosed = r));
