@@ -16,19 +16,15 @@
  * and what it reports.
  */
 import type { CustomerConfig } from '../config/customers.ts';
-import type { Clock } from '../clock.ts';
-import { systemClock, within } from '../clock.ts';
+import { type Clock, systemClock, within } from '../clock.ts';
 import type { ParkedDelivery } from '../store/port.ts';
 import type { Logger } from '../report/logger.ts';
-import type { DeliveryObserver, DeliveryStep } from '../report/delivery-events.ts';
-import { NO_OBSERVER } from '../report/delivery-events.ts';
+import { type DeliveryObserver, type DeliveryStep, NO_OBSERVER } from '../report/delivery-events.ts';
 import { BREAKER_GAUGE } from '../store/limits.ts';
 import { LaneLimits } from './limits.ts';
-import { ModeMachine } from './lane-mode.ts';
-import type { LaneMode } from './lane-mode.ts';
-import { budget, refill, saturated } from './intake-policy.ts';
+import { type LaneMode, ModeMachine } from './lane-mode.ts';
+import { type LaneLoad, budget, refill, saturated } from './intake-policy.ts';
 import { LaneHealth } from './health.ts';
-import type { LaneLoad } from './intake-policy.ts';
 import { LatencyWindow } from './latency-window.ts';
 import { ParkedWork } from './parked-work.ts';
 import { StoreLink } from './store-link.ts';
@@ -36,8 +32,7 @@ import { Claims } from './claims.ts';
 import { Homes } from './homes.ts';
 import { Dispatcher } from './dispatch.ts';
 import type { MemoryDelivery, Settlement } from './delivery.ts';
-import { Waiters, snapshotOf } from './lane-types.ts';
-import type { LaneDeps, LaneSnapshot } from './lane-types.ts';
+import { type LaneDeps, type LaneSnapshot, Waiters, snapshotOf } from './lane-types.ts';
 
 export type { MemoryDelivery, Settlement, LaneDeps, LaneSnapshot };
 
@@ -208,8 +203,7 @@ export class Lane {
 
   /** Resolves when a refill fits (`refill` in intake-policy.ts) or the lane stops being saturated. */
   whenRoom(): Promise<void> {
-    if (!this.saturated) return Promise.resolve();
-    return this.roomWaiters.wait();
+    return this.saturated ? this.roomWaiters.wait() : Promise.resolve();
   }
 
   private roomMaybe(): void {
