@@ -1,8 +1,8 @@
 /**
  * Latency probe, preloaded into the integrator process by the bench only (`node --import
  * bench/probe.js src/main.js` from the bench's build, or the same from source with tsx; with an IPC
- * channel). It changes no behaviour: it wraps three methods to
- * take timestamps and listens on undici's diagnostics channels.
+ * channel). It changes no behaviour: it wraps three methods to take timestamps and listens on undici's
+ * diagnostics channels.
  *
  * Per delivery (one per event: the first lane that accepts it), with performance.now():
  *   t0   Pipeline.handleBatch entered with the record's batch (records handed to the pipeline by KafkaJS)

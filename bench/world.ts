@@ -193,11 +193,11 @@ export interface IntegratorLaunch {
 }
 
 /**
- * What the integrator runs as. By default the compiled build, as the image runs it (`tsc -p
+ * What the integrator runs as. By default the compiled build, as the image and `npm start` run it (`tsc -p
  * tsconfig.build.json`, then `node dist/src/main.js`), built once per bench run with the probe beside it.
- * BENCH_FROM_SOURCE=1: `node --import tsx src/main.ts`, as `npm start` runs it (tsx's transform adds a
- * `__name` call to every closure it creates, ~1–2 % of the main thread at full speed), and the way to
- * try a preload that patches src/ classes.
+ * BENCH_FROM_SOURCE=1: `node --import tsx src/main.ts`, as the tests run it — tsx's transform adds a
+ * `__name` call to every closure it creates, and the same catch-up took ~10 % more CPU per delivery —
+ * and the way to try a preload that patches src/ classes.
  */
 export const FROM_SOURCE = process.env.BENCH_FROM_SOURCE === '1';
 let built: string | null = null;
