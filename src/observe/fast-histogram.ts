@@ -3,8 +3,8 @@
  * observation is a bucket search and three additions on the label value's record. prom-client's
  * Histogram validates and hashes the label object and allocates a closure on every observation (~2 % of
  * the main thread at full speed). Registered in the same registry, it writes the same exposition as
- * prom-client's (cumulative `_bucket{le}`, `+Inf`, `_sum`, `_count`): test/unit/observe/fast-histogram.test.ts
- * compares the two texts.
+ * prom-client's (cumulative `_bucket{le}`, `+Inf`, `_sum`, `_count`):
+ * test/unit/observe/fast-histogram.test.ts compares the two texts.
  */
 import type { Registry } from 'prom-client';
 
