@@ -3,9 +3,9 @@
  * (Kafka wire protocol), redis-server, the mock customer APIs (`mock-customers/main.ts`) and the integrator
  * (`src/main.ts`). The bench process itself only produces events and reads the ledgers. All on loopback.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -15,6 +15,7 @@ import type { KafkaMock } from '../test/harness/kafka.ts';
 import { startRedis } from '../test/harness/redis.ts';
 import type { RedisServer } from '../test/harness/redis.ts';
 import { killOnExit } from '../test/harness/binaries.ts';
+import { buildProject } from '../test/harness/build.ts';
 import { INTEGRATOR_ENV, INTEGRATOR_NODE_FLAGS, ROOT, integratorEnv } from '../test/harness/integrator.ts';
 import type { TestCustomer } from '../test/harness/integrator.ts';
 import { DEFAULT_MOCK_CUSTOMERS } from '../mock-customers/customers.ts';
@@ -204,24 +205,9 @@ let built: string | null = null;
 
 function buildOnce(): string {
   if (built) return built;
-  // Inside the checkout, so that the compiled files resolve packages from its node_modules.
   const out = join(ROOT, 'node_modules/.cache/bench-build');
   rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
-  const project = join(out, 'tsconfig.json');
-  writeFileSync(
-    project,
-    JSON.stringify({
-      extends: join(ROOT, 'tsconfig.build.json'),
-      compilerOptions: { outDir: out, rootDir: ROOT },
-      include: [join(ROOT, 'src'), join(ROOT, 'bench/probe.ts')],
-    }),
-  );
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
+  const tsc = buildProject(out, ['bench/probe.ts']);
   if (tsc.status !== 0) throw new Error(`bench: the build failed\n${tsc.stdout}${tsc.stderr}`);
   built = out;
   return out;

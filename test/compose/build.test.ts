@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { ROOT } from '../harness/integrator.ts';
+import { buildProject } from '../harness/build.ts';
 
 mkdirSync(join(ROOT, 'node_modules/.cache'), { recursive: true });
 // Inside the checkout so that the compiled files resolve packages from its node_modules, as in the image.
@@ -14,15 +15,7 @@ const out = mkdtempSync(join(ROOT, 'node_modules/.cache/build-test-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 it('tsconfig.build.json compiles, and the compiled integrator starts (and rejects empty config)', () => {
-  const build = spawnSync(
-    process.execPath,
-    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
-  );
+  const build = buildProject(out);
   expect(build.stdout + build.stderr).toBe('');
   expect(build.status).toBe(0);
   // The runtime image has only production dependencies; the compiled code must not need tsx.
