@@ -55,6 +55,7 @@ export async function memory(world: World, mode: BenchMode): Promise<FigureResul
   let lost = 0;
   let lag: number;
   let parked: number;
+  let logDropped: number;
   try {
     await integrator.assigned();
     const producing = producePaced(
@@ -94,6 +95,7 @@ export async function memory(world: World, mode: BenchMode): Promise<FigureResul
     await sleep(2000);
     lag = uncommitted(await world.offsets(run.topic, run.groupId));
     parked = await integrator.metric('integrator_retry_queue_depth', 'customer="customer-2"');
+    logDropped = await integrator.metric('integrator_delivery_log_dropped_total');
   } finally {
     await integrator.stop();
     for (const id of ['customer-1', 'customer-2', 'customer-3']) await mocks.resetBehavior(id);
@@ -126,7 +128,7 @@ export async function memory(world: World, mode: BenchMode): Promise<FigureResul
       digits: 1,
       target: { cmp: '<=', bound: 10 },
       targetText: 'flat (≤ 10 %)',
-      note: `${((growth * 60_000) / 2 ** 20).toFixed(2)} MB/min; heap used at end ${mb(samples.at(-1)!.heap).toFixed(1)} MB; ${parked} customer-2 deliveries parked; commit lag at end ${lag} records`,
+      note: `${((growth * 60_000) / 2 ** 20).toFixed(2)} MB/min; heap used at end ${mb(samples.at(-1)!.heap).toFixed(1)} MB; ${parked} customer-2 deliveries parked; commit lag at end ${lag} records; delivery log records dropped ${logDropped}`,
     },
     {
       figure: 'memory',

@@ -182,7 +182,7 @@ export class DeliveryLog implements DeliveryObserver {
       dir: this.config.dir,
       maxAgeMs: this.config.maxAgeMs,
       maxRows: this.config.maxRows,
-      pruneEveryMs: 60_000,
+      pruneEveryMs: 10_000,
       retryMaxMs: 10_000,
       closeMs: 3000,
     };
@@ -353,7 +353,7 @@ export class DeliveryLog implements DeliveryObserver {
   counts(): Promise<LogCounts> {
     return this.query('counts', []);
   }
-  /** Applies retention now (it also runs every minute on its own). */
+  /** Applies retention now (it also runs every 10 s on its own). */
   prune(): Promise<number> {
     return this.query('prune', []);
   }

@@ -52,7 +52,14 @@ export interface SqlClient {
   close(): Promise<void>;
 }
 
-const PRUNE_CHUNK = 5000;
+/**
+ * Rows one retention statement deletes. Between two statements a prune gives way to whatever waits (the
+ * writer's next batch, a query): the embedded store runs each statement synchronously on the writer
+ * thread, and a prune of 60,000 rows in one go held that thread for seconds while the delivery path's
+ * buffer filled (records dropped, and ~10–20 MB of the process's heap grown for good).
+ */
+const PRUNE_CHUNK = 1000;
+const giveWay = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const iso = (v: unknown): string | null =>
   v === null || v === undefined ? null : new Date(Number(v)).toISOString();
@@ -317,6 +324,7 @@ export class SqlDeliveryLog implements DeliveryLogStore {
           );
           deleted += gone.length;
           if (gone.length < PRUNE_CHUNK) break;
+          await giveWay();
         }
       }
       // By age: walk from the oldest (seq order follows time closely) while rows are too old.
@@ -329,6 +337,7 @@ export class SqlDeliveryLog implements DeliveryLogStore {
         );
         deleted += gone.length;
         if (gone.length === 0) break;
+        await giveWay();
       }
     }
     if (deleted > 0) await this.db.afterPrune();

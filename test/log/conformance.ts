@@ -323,5 +323,31 @@ export function logStoreConformance(name: string, open: () => Promise<LogSubject
       expect((await store.package('PKG-N', 10, null))!.latest.eventId).toBe('evt_new');
       await store.ping();
     });
+
+    it('a prune gives way between its chunks: a batch sent meanwhile is written before the prune ends', async () => {
+      const at = T0 + 400_000;
+      await store.write(
+        reduce(
+          Array.from({ length: 3500 }, (_, i) =>
+            change(`evt_r${i}`, `PKG-R${i % 50}`, 'In Transit', [], at + i),
+          ),
+        ),
+      );
+      const order: string[] = [];
+      const pruning = store.prune(at + 10_000, 365 * 86_400_000, 10).then(() => order.push('prune'));
+      // Sent once the prune has started, as the writer's next batch would arrive.
+      const writing = new Promise<void>((resolve, reject) =>
+        setImmediate(() =>
+          store
+            .write(reduce([change('evt_r_late', 'PKG-RL', 'Delivered', [], at + 5000)]))
+            .then(() => order.push('write'))
+            .then(() => resolve(), reject),
+        ),
+      );
+      await Promise.all([pruning, writing]);
+      expect(order).toEqual(['write', 'prune']);
+      expect((await store.counts()).changes).toBeLessThanOrEqual(11);
+      expect(await store.event('evt_r_late')).not.toBeNull();
+    });
   });
 }
