@@ -4,7 +4,7 @@
  * - catch-up: 12,000 records (3,000 packages × 4 statuses) wait on 8 partitions before the integrator
  *   starts; customer-1 answers at once. Rate = deliveries ÷ the time from the first delivery to the last,
  *   as someone waiting for a backlog to clear sees it. Bare: the same number of signed requests of the same
- *   size through an undici Pool of 64.
+ *   size through an undici Pool of 64, run before and after the integrator's runs (their mean).
  * - streaming: events are produced at a steady rate above what one lane can take (1.5 × the bare rate of
  *   the repetition, capped by what the producer manages); rate = deliveries per second over the window's
  *   last 70 %. The backlog left at the end shows the lane was saturated all along.
@@ -188,12 +188,20 @@ export async function throughput(world: World, mode: BenchMode): Promise<FigureR
   const notes: string[] = [];
   try {
     for (let r = 0; r < s.reps; r++) {
-      const bare = await bareRun(world, s.events);
+      // Bare before and after the integrator's runs, their mean as the repetition's baseline: the machine's
+      // speed drifts by up to 2× between consecutive phases (2026-11-30), and one side must not get the
+      // fast minute and the other the slow one.
+      const before = await bareRun(world, s.events);
       const cu = await catchUp(world, s.events, `r${r}`);
-      const st = await streaming(world, Math.round(bare.rate * 1.5), s.streamMs, `r${r}`);
+      const st = await streaming(world, Math.round(before.rate * 1.5), s.streamMs, `r${r}`);
+      const after = await bareRun(world, s.events);
+      const bare: Bare = {
+        rate: (before.rate + after.rate) / 2,
+        cpuMsPerRequest: (before.cpuMsPerRequest + after.cpuMsPerRequest) / 2,
+      };
       reps.push({ bare, catchUp: cu, streaming: st });
       mode.log(
-        `throughput rep ${r + 1}/${s.reps}: bare ${bare.rate.toFixed(0)}/s (${bare.cpuMsPerRequest.toFixed(3)} ms CPU/request); catch-up ${cu.rate.toFixed(0)}/s = ${(cu.rate / bare.rate).toFixed(3)} (${cu.cpuMsPerDelivery.toFixed(3)} ms CPU/delivery, ${cu.seconds.toFixed(1)} s); streaming ${st.rate.toFixed(0)}/s of ${st.offered.toFixed(0)}/s offered = ${(st.rate / bare.rate).toFixed(3)} (backlog at the end ${st.backlog}); parked: catch-up ${cu.why || 0}; streaming ${st.why || 0}`,
+        `throughput rep ${r + 1}/${s.reps}: bare ${bare.rate.toFixed(0)}/s (${before.rate.toFixed(0)} before, ${after.rate.toFixed(0)} after; ${bare.cpuMsPerRequest.toFixed(3)} ms CPU/request); catch-up ${cu.rate.toFixed(0)}/s = ${(cu.rate / bare.rate).toFixed(3)} (${cu.cpuMsPerDelivery.toFixed(3)} ms CPU/delivery, ${cu.seconds.toFixed(1)} s); streaming ${st.rate.toFixed(0)}/s of ${st.offered.toFixed(0)}/s offered = ${(st.rate / bare.rate).toFixed(3)} (backlog at the end ${st.backlog}); parked: catch-up ${cu.why || 0}; streaming ${st.why || 0}`,
       );
     }
     if (mode.profileDir) {
@@ -252,7 +260,7 @@ export async function throughput(world: World, mode: BenchMode): Promise<FigureR
     },
   ];
   notes.unshift(
-    `catch-up: ${s.events} events pre-produced on 8 partitions (${Math.ceil(s.events / STATUSES_PER_PACKAGE)} packages × ${STATUSES_PER_PACKAGE} statuses), customer-1 latency 0, concurrency ${CONCURRENCY}, rate from the mock's first to last 2xx; streaming: produced at 1.5 × the bare rate for ${s.streamMs / 1000} s, deliveries/s over the window's last 70 %; bare: the same number of signed requests over an undici Pool of ${CONCURRENCY} after a warm-up; ${s.reps} repetition(s), bare first.`,
+    `catch-up: ${s.events} events pre-produced on 8 partitions (${Math.ceil(s.events / STATUSES_PER_PACKAGE)} packages × ${STATUSES_PER_PACKAGE} statuses), customer-1 latency 0, concurrency ${CONCURRENCY}, rate from the mock's first to last 2xx; streaming: produced at 1.5 × the bare rate for ${s.streamMs / 1000} s, deliveries/s over the window's last 70 %; bare: the same number of signed requests over an undici Pool of ${CONCURRENCY} after a warm-up, run before and after the integrator's two runs, their mean the repetition's baseline; ${s.reps} repetition(s).`,
   );
   return { rows, notes, raw: reps };
 }
