@@ -25,6 +25,11 @@ export function parseExact(text: string): Json {
 // native parser, several times faster.
 const LONG_DIGITS = /\d{16}/;
 
+/** Whether JSON.parse might round a number of `text` (a run of 16 digits somewhere in it). */
+export function mayLoseDigits(text: string): boolean {
+  return LONG_DIGITS.test(text);
+}
+
 /** Exact parse, native when that is already exact. `lossless` says whether bigint/LosslessNumber may occur. */
 export function parseFast(text: string): { value: Json; lossless: boolean } {
   if (!LONG_DIGITS.test(text)) return { value: JSON.parse(text) as Json, lossless: false };

@@ -38,12 +38,22 @@ export function row(packageId: string, customerId: string, status: string, step:
   };
 }
 
+/** Placeholders for the two ts_ns values, replaced in the text by 19-digit integers. */
+const SOURCE_NS = -1;
+const ENVELOPE_NS = -2;
+
+/**
+ * A change event as Debezium 2.7's PostgreSQL connector writes it through the JsonConverter (with or without
+ * schemas), its `ts_us` / `ts_ns` included (`ts_ns` is beyond 2^53, as in real events).
+ */
 export function changeValue(
   r: Row,
   opts: { op?: 'c' | 'u' | 'd' | 'r'; schema?: boolean; tsMs?: number } = {},
 ): string {
   lsn += 64;
   const op = opts.op ?? 'c';
+  const tsMs = opts.tsMs ?? Date.now();
+  const now = Date.now();
   const payload = {
     before: op === 'd' ? r : null,
     after: op === 'd' ? null : r,
@@ -51,10 +61,12 @@ export function changeValue(
       version: '2.7.1.Final',
       connector: 'postgresql',
       name: 'dbserver1',
-      ts_ms: opts.tsMs ?? Date.now(),
+      ts_ms: tsMs,
       snapshot: op === 'r' ? 'true' : 'false',
       db: 'logistics',
       sequence: `["${lsn - 64}","${lsn}"]`,
+      ts_us: tsMs * 1000 + 123,
+      ts_ns: SOURCE_NS,
       schema: 'public',
       table: 'package_status',
       txId: 500 + rowId,
@@ -63,9 +75,16 @@ export function changeValue(
     },
     transaction: null,
     op,
-    ts_ms: Date.now(),
+    ts_ms: now,
+    ts_us: now * 1000 + 456,
+    ts_ns: ENVELOPE_NS,
   };
-  if (!opts.schema) return JSON.stringify(payload);
+  // ts_ns is beyond 2^53, as a JSON number: written in by hand (JSON.stringify would round it).
+  const withNs = (text: string): string =>
+    text
+      .replace(`"ts_ns":${SOURCE_NS}`, `"ts_ns":${tsMs}123456`)
+      .replace(`"ts_ns":${ENVELOPE_NS}`, `"ts_ns":${now}456789`);
+  if (!opts.schema) return withNs(JSON.stringify(payload));
   const rowSchema = {
     type: 'struct',
     optional: true,
@@ -86,28 +105,32 @@ export function changeValue(
       },
     ],
   };
-  return JSON.stringify({
-    schema: {
-      type: 'struct',
-      name: 'dbserver1.public.package_status.Envelope',
-      version: 2,
-      optional: false,
-      fields: [
-        { ...rowSchema, field: 'before' },
-        { ...rowSchema, field: 'after' },
-        {
-          type: 'struct',
-          optional: false,
-          name: 'io.debezium.connector.postgresql.Source',
-          field: 'source',
-          fields: [],
-        },
-        { type: 'string', optional: false, field: 'op' },
-        { type: 'int64', optional: true, field: 'ts_ms' },
-      ],
-    },
-    payload,
-  });
+  return withNs(
+    JSON.stringify({
+      schema: {
+        type: 'struct',
+        name: 'dbserver1.public.package_status.Envelope',
+        version: 2,
+        optional: false,
+        fields: [
+          { ...rowSchema, field: 'before' },
+          { ...rowSchema, field: 'after' },
+          {
+            type: 'struct',
+            optional: false,
+            name: 'io.debezium.connector.postgresql.Source',
+            field: 'source',
+            fields: [],
+          },
+          { type: 'string', optional: false, field: 'op' },
+          { type: 'int64', optional: true, field: 'ts_ms' },
+          { type: 'int64', optional: true, field: 'ts_us' },
+          { type: 'int64', optional: true, field: 'ts_ns' },
+        ],
+      },
+      payload,
+    }),
+  );
 }
 
 export function keyOf(packageId: string, schema = false): string {

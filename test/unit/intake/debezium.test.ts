@@ -223,6 +223,55 @@ describe('poison and edge cases', () => {
     expect(exact.kind === 'change' && exact.event.lossless).toBe(true);
   });
 
+  // Debezium 2.x: ts_us and ts_ns in the envelope and the source block (ts_ns has 19 digits).
+  const v2 = (extra: { row?: string; source?: string; envelope?: string } = {}) =>
+    '{"before":null,"after":{"id":1,"package_id":"PKG-1","customer_id":"customer-1"' +
+    (extra.row ?? '') +
+    '},"source":{"name":"dbserver1","ts_ms":1764100600500,"ts_us":1764100600500600,' +
+    (extra.source ?? '"ts_ns":1764100600500600700') +
+    ',"schema":"public","table":"package_status","lsn":100,"txId":5},"op":"c","ts_ms":1764100600501' +
+    (extra.envelope ?? ',"ts_us":1764100600501200,"ts_ns":1764100600501200300') +
+    '}';
+  it.each([
+    ['only the envelope and source timestamps are long: native', v2(), false],
+    ['a row column named ts_ns beyond 2^53: exact', v2({ row: ',"ts_ns":1234567890123456789' }), true],
+    ['a row integer beyond 2^53 beside the timestamps: exact', v2({ row: ',"seq":9007199254740993' }), true],
+    ['16 digits in a row string: exact', v2({ row: ',"ref":"4111111111111111"' }), true],
+    ['ts_ns null in the source: exact', v2({ source: '"ts_ns":null' }), true],
+    ['ts_ns written with a space: exact', v2({ source: '"ts_ns": 1764100600500600700' }), true],
+    ['ts_ns as a decimal: exact', v2({ source: '"ts_ns":1764100600500600700.5' }), true],
+    [
+      'only ts_us is long in the source, none in the envelope: native',
+      v2({ source: '"ts_ns":1', envelope: '' }),
+      false,
+    ],
+  ])('%s', (_name, value, lossless) => {
+    const r = decodeRecord({ topic: 't', key: null, value });
+    if (r.kind !== 'change') throw new Error(`expected a change: ${JSON.stringify(r)}`);
+    expect(r.event.lossless).toBe(lossless);
+    // Whatever the path, everything read is exact.
+    expect(r.event.row).toEqual((parseExact(value) as JsonObject).after);
+    expect(r.event.source.tsMs).toBe(1764100600500);
+  });
+
+  it('the real 2.7.1 events (ts_us, ts_ns) give the same webhooks as without those timestamps', () => {
+    for (const record of recordsOf(fixture('a3-key-and-value-with-schema-r-c-u-v2.7.1.jsonl'))) {
+      const value = String(record.value);
+      expect(value).toMatch(/"ts_ns":\d{19}/);
+      const without = value.replace(/,"ts_[un]s":\d+/g, '');
+      const [a, b] = [value, without].map((v) => decodeRecord({ ...record, value: v }));
+      if (a!.kind !== 'change' || b!.kind !== 'change') throw new Error('expected changes');
+      expect(a!.event.lossless).toBe(false);
+      const body = (e: ChangeEvent) =>
+        serialiseBody(
+          webhookBody(e, eventId(e), () => 0),
+          e.lossless,
+        );
+      expect(eventId(a!.event)).toBe(eventId(b!.event));
+      expect(body(a!.event)).toBe(body(b!.event));
+    }
+  });
+
   it('keeps integers beyond 2^53 exact, from the record to the webhook body', () => {
     const value =
       '{"before":null,"after":{"id":9007199254740993,"package_id":"PKG-1","customer_id":"customer-1"},' +
