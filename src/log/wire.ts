@@ -86,30 +86,27 @@ function change(f: string[]): LogRecord | null {
 
 function delivery(f: string[]): LogRecord | null {
   if (f.length < 7) return null;
-  // Built field by field per shape (a spread of the common fields costs a copy per line).
-  const at = Number(f[1]);
-  const customer = f[2]!;
-  const eventId = unesc(f[3]!) ?? '';
-  const packageId = unesc(f[4]!) ?? '';
-  const label = unesc(f[5]!);
+  const ref = {
+    record: 'delivery' as const,
+    at: Number(f[1]),
+    customer: f[2]!,
+    eventId: unesc(f[3]!) ?? '',
+    packageId: unesc(f[4]!) ?? '',
+    label: unesc(f[5]!),
+  };
   const kind = f[6];
   switch (kind) {
     case 'accepted':
     case 'replayed':
     case 'discarded':
     case 'dropped':
-      return { record: 'delivery', at, customer, eventId, packageId, label, kind };
+      return { ...ref, kind };
     case 'sending':
-      return { record: 'delivery', at, customer, eventId, packageId, label, kind, attempt: Number(f[7]) };
+      return { ...ref, kind, attempt: Number(f[7]) };
     case 'attempted':
       if (f.length !== 12) return null;
       return {
-        record: 'delivery',
-        at,
-        customer,
-        eventId,
-        packageId,
-        label,
+        ...ref,
         kind,
         attempt: Number(f[7]),
         result: f[8] as AttemptResult,
@@ -118,41 +115,11 @@ function delivery(f: string[]): LogRecord | null {
         detail: unesc(f[11]!) ?? '',
       };
     case 'parked':
-      return {
-        record: 'delivery',
-        at,
-        customer,
-        eventId,
-        packageId,
-        label,
-        kind,
-        why: f[7] as ParkReason,
-        dueAt: num(f[8]),
-      };
+      return { ...ref, kind, why: f[7] as ParkReason, dueAt: num(f[8]) };
     case 'delivered':
-      return {
-        record: 'delivery',
-        at,
-        customer,
-        eventId,
-        packageId,
-        label,
-        kind,
-        attempts: Number(f[7]),
-        endToEndMs: num(f[8]),
-      };
+      return { ...ref, kind, attempts: Number(f[7]), endToEndMs: num(f[8]) };
     case 'dead':
-      return {
-        record: 'delivery',
-        at,
-        customer,
-        eventId,
-        packageId,
-        label,
-        kind,
-        attempts: Number(f[7]),
-        reason: unesc(f[8]!) ?? '',
-      };
+      return { ...ref, kind, attempts: Number(f[7]), reason: unesc(f[8]!) ?? '' };
     default:
       return null;
   }
