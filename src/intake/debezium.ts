@@ -14,7 +14,7 @@
  * on as values: they are filled from a full before-image when one exists, otherwise dropped from the row
  * and listed in `unchanged`.
  */
-import { canonical, isObject, mayLoseDigits, parseExact, parseFast, scalarText } from './json.ts';
+import { canonical, isObject, mayLoseDigits, parseFast, scalarText } from './json.ts';
 import type { Json, JsonObject } from './json.ts';
 import { convertLogicalTypes, rowSchemaOf } from './logical-types.ts';
 
@@ -121,17 +121,23 @@ function timestampFields(doc: Json): number {
  * read; only those unread timestamps are rounded.
  */
 function parseValue(raw: string): { value: Json; lossless: boolean } {
-  if (!mayLoseDigits(raw)) return { value: JSON.parse(raw) as Json, lossless: false };
+  if (mayLoseDigits(raw)) {
+    const value = nativeWhenOnlyTimestampsAreLong(raw);
+    if (value !== undefined) return { value, lossless: false };
+  }
+  return parseFast(raw);
+}
+
+/** The native parse of `raw` when its only long numbers are the envelope's and source's timestamps. */
+function nativeWhenOnlyTimestampsAreLong(raw: string): Json | undefined {
   let stripped = 0;
   const rest = raw.replace(TIMESTAMP_FIELD, () => {
     stripped += 1;
     return '';
   });
-  if (stripped > 0 && !mayLoseDigits(rest) && !TIMESTAMP_KEY.test(rest)) {
-    const value = JSON.parse(raw) as Json;
-    if (timestampFields(value) === stripped) return { value, lossless: false };
-  }
-  return { value: parseExact(raw), lossless: true };
+  if (stripped === 0 || mayLoseDigits(rest) || TIMESTAMP_KEY.test(rest)) return undefined;
+  const value = JSON.parse(raw) as Json;
+  return timestampFields(value) === stripped ? value : undefined;
 }
 
 function parse(input: Buffer | string, what: string): { value: Json; lossless: boolean } {

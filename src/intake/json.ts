@@ -32,7 +32,7 @@ export function mayLoseDigits(text: string): boolean {
 
 /** Exact parse, native when that is already exact. `lossless` says whether bigint/LosslessNumber may occur. */
 export function parseFast(text: string): { value: Json; lossless: boolean } {
-  if (!LONG_DIGITS.test(text)) return { value: JSON.parse(text) as Json, lossless: false };
+  if (!mayLoseDigits(text)) return { value: JSON.parse(text) as Json, lossless: false };
   return { value: parseExact(text), lossless: true };
 }
 
