@@ -8,9 +8,14 @@
  * - streaming: events are produced at a steady rate above what one lane can take (1.5 × the bare rate of
  *   the repetition, capped by what the producer manages); rate = deliveries per second over the window's
  *   last 70 %. The backlog left at the end shows the lane was saturated all along.
- * CPU per delivery (integrator process) beside the bare client's CPU per request. A diagnostic run keeps the
- * old default of parking a backlog beyond maxInMemory in Redis (by making the lane look slow) to show
- * what that costs.
+ * CPU per delivery (integrator process) beside the bare client's CPU per request.
+ *
+ * Both runs go twice per repetition, in the default configuration (the delivery log on: the verdict) and
+ * with DELIVERY_LOG=off (the delivery core alone), in alternating order, so that the log's share of the
+ * gap is measured in the same minutes rather than inferred from another figure. The streaming runs share the
+ * two cores with the bench's own producer (~10,000 events/s through KafkaJS), which the bare client never
+ * does; a third bare run, with that producer sending at the same rate to a topic nobody reads, shows how
+ * much of the streaming gap is the producer's (info rows).
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -33,18 +38,34 @@ interface Bare {
   cpuMsPerRequest: number;
 }
 
+interface CatchUp {
+  rate: number;
+  cpuMsPerDelivery: number;
+  seconds: number;
+  parked: number;
+  why: string;
+}
+interface Streaming {
+  rate: number;
+  offered: number;
+  backlog: number;
+  cpuMsPerDelivery: number;
+  parked: number;
+  why: string;
+}
 interface Rep {
   bare: Bare;
-  catchUp: { rate: number; cpuMsPerDelivery: number; seconds: number; parked: number; why: string };
-  streaming: {
-    rate: number;
-    offered: number;
-    backlog: number;
-    cpuMsPerDelivery: number;
-    parked: number;
-    why: string;
-  };
+  catchUp: CatchUp;
+  streaming: Streaming;
+  /** The same two runs with DELIVERY_LOG=off. */
+  logOff: { catchUp: CatchUp; streaming: Streaming };
+  /** The bare client while the streaming runs' producer sends at the same rate (no integrator). */
+  bareUnderProducer: Bare;
 }
+
+/** The integrator's environment beyond the world's defaults: the default configuration, or the log off. */
+type Extra = Record<string, string>;
+const LOG_OFF: Extra = { DELIVERY_LOG: 'off' };
 
 async function bareRun(world: World, requests: number): Promise<Bare> {
   await world.mocks.resetStats();
@@ -66,24 +87,52 @@ async function bareRun(world: World, requests: number): Promise<Bare> {
   return res;
 }
 
-async function launch(world: World, run: Awaited<ReturnType<World['topic']>>, nodeArgs: string[] = []) {
+async function launch(
+  world: World,
+  run: Awaited<ReturnType<World['topic']>>,
+  extra: Extra,
+  nodeArgs: string[] = [],
+) {
   return launchIntegrator({
-    env: world.env(run, [
-      {
-        id: 'customer-1',
-        url: world.mocks.url('customer-1'),
-        secret: SECRETS['customer-1']!,
-        concurrency: CONCURRENCY,
-      },
-    ]),
+    env: world.env(
+      run,
+      [
+        {
+          id: 'customer-1',
+          url: world.mocks.url('customer-1'),
+          secret: SECRETS['customer-1']!,
+          concurrency: CONCURRENCY,
+        },
+      ],
+      extra,
+    ),
     nodeArgs,
   });
 }
 
 const cpu = (i: IntegratorProcess) => i.metric('integrator_process_cpu_seconds_total');
 
+/** The bare client while the bench's producer sends at `rate`/s to a topic no one reads. */
+async function bareUnderProducer(world: World, requests: number, rate: number, tag: string): Promise<Bare> {
+  const run = await world.topic(8);
+  const stream = new EventStream(`bp-${tag}`, { 'customer-1': 1 }, 20_000);
+  const producing = producePaced(world.producer, run.topic, stream, rate);
+  try {
+    await sleep(1000); // the producer at its pace before the client starts
+    return await bareRun(world, requests);
+  } finally {
+    await producing.stop();
+  }
+}
+
 /** The backlog is on the topic before the integrator starts; first delivery → last delivery. */
-async function catchUp(world: World, events: number, tag: string, nodeArgs: string[] = []) {
+async function catchUp(
+  world: World,
+  events: number,
+  tag: string,
+  extra: Extra,
+  nodeArgs: string[] = [],
+): Promise<CatchUp> {
   const { mocks } = world;
   await mocks.resetStats();
   const run = await world.topic(8);
@@ -93,7 +142,7 @@ async function catchUp(world: World, events: number, tag: string, nodeArgs: stri
     run.topic,
     Array.from({ length: events }, () => stream.next()),
   );
-  const integrator = await launch(world, run, nodeArgs);
+  const integrator = await launch(world, run, extra, nodeArgs);
   try {
     const t0 = Date.now();
     let firstAt = Number.NaN;
@@ -137,11 +186,17 @@ async function parkedWhy(integrator: IntegratorProcess): Promise<string> {
 }
 
 /** Events produced at `rate`/s for `ms`; deliveries/s over the window's last 70 %. */
-async function streaming(world: World, rate: number, ms: number, tag: string) {
+async function streaming(
+  world: World,
+  rate: number,
+  ms: number,
+  tag: string,
+  extra: Extra,
+): Promise<Streaming> {
   const { mocks } = world;
   await mocks.resetStats();
   const run = await world.topic(8);
-  const integrator = await launch(world, run);
+  const integrator = await launch(world, run, extra);
   try {
     await integrator.assigned();
     const producing = producePaced(
@@ -182,7 +237,9 @@ async function streaming(world: World, rate: number, ms: number, tag: string) {
 export async function throughput(world: World, mode: BenchMode): Promise<FigureResult> {
   const s = mode.quick
     ? { reps: 1, events: 4000, streamMs: 6000 }
-    : { reps: 3, events: 12_000, streamMs: 20_000 };
+    : // Five: this machine's speed drifts by up to 2× from one minute to the next, and the median of three
+      // read 0.81 and 0.90 for the same commit in two runs an hour apart (2026-11-30).
+      { reps: 5, events: 12_000, streamMs: 20_000 };
   await world.mocks.setBehavior('customer-1', { latencyMs: 0, jitterMs: 0 });
   const reps: Rep[] = [];
   const notes: string[] = [];
@@ -192,21 +249,36 @@ export async function throughput(world: World, mode: BenchMode): Promise<FigureR
       // speed drifts by up to 2× between consecutive phases (2026-11-30), and one side must not get the
       // fast minute and the other the slow one.
       const before = await bareRun(world, s.events);
-      const cu = await catchUp(world, s.events, `r${r}`);
-      const st = await streaming(world, Math.round(before.rate * 1.5), s.streamMs, `r${r}`);
+      const offered = Math.round(before.rate * 1.5);
+      // Default and log-off alternate which goes first, so that neither always gets the later minutes.
+      const order: Extra[] = r % 2 === 0 ? [{}, LOG_OFF] : [LOG_OFF, {}];
+      const cus: CatchUp[] = [];
+      for (const extra of order) cus.push(await catchUp(world, s.events, `r${r}${cus.length}`, extra));
+      const sts: Streaming[] = [];
+      for (const extra of order)
+        sts.push(await streaming(world, offered, s.streamMs, `r${r}${sts.length}`, extra));
+      const [cu, cuOff] = r % 2 === 0 ? [cus[0]!, cus[1]!] : [cus[1]!, cus[0]!];
+      const [st, stOff] = r % 2 === 0 ? [sts[0]!, sts[1]!] : [sts[1]!, sts[0]!];
+      const loaded = await bareUnderProducer(world, s.events, offered, `r${r}`);
       const after = await bareRun(world, s.events);
       const bare: Bare = {
         rate: (before.rate + after.rate) / 2,
         cpuMsPerRequest: (before.cpuMsPerRequest + after.cpuMsPerRequest) / 2,
       };
-      reps.push({ bare, catchUp: cu, streaming: st });
+      reps.push({
+        bare,
+        catchUp: cu,
+        streaming: st,
+        logOff: { catchUp: cuOff, streaming: stOff },
+        bareUnderProducer: loaded,
+      });
       mode.log(
-        `throughput rep ${r + 1}/${s.reps}: bare ${bare.rate.toFixed(0)}/s (${before.rate.toFixed(0)} before, ${after.rate.toFixed(0)} after; ${bare.cpuMsPerRequest.toFixed(3)} ms CPU/request); catch-up ${cu.rate.toFixed(0)}/s = ${(cu.rate / bare.rate).toFixed(3)} (${cu.cpuMsPerDelivery.toFixed(3)} ms CPU/delivery, ${cu.seconds.toFixed(1)} s); streaming ${st.rate.toFixed(0)}/s of ${st.offered.toFixed(0)}/s offered = ${(st.rate / bare.rate).toFixed(3)} (backlog at the end ${st.backlog}); parked: catch-up ${cu.why || 0}; streaming ${st.why || 0}`,
+        `throughput rep ${r + 1}/${s.reps}: bare ${bare.rate.toFixed(0)}/s (${before.rate.toFixed(0)} before, ${after.rate.toFixed(0)} after; ${bare.cpuMsPerRequest.toFixed(3)} ms CPU/request); catch-up ${cu.rate.toFixed(0)}/s = ${(cu.rate / bare.rate).toFixed(3)} (${cu.cpuMsPerDelivery.toFixed(3)} ms CPU/delivery, ${cu.seconds.toFixed(1)} s); streaming ${st.rate.toFixed(0)}/s of ${st.offered.toFixed(0)}/s offered = ${(st.rate / bare.rate).toFixed(3)} (backlog at the end ${st.backlog}); parked: catch-up ${cu.why || 0}; streaming ${st.why || 0}; log off: catch-up ${cuOff.rate.toFixed(0)}/s = ${(cuOff.rate / bare.rate).toFixed(3)} (${cuOff.cpuMsPerDelivery.toFixed(3)} ms CPU/delivery), streaming ${stOff.rate.toFixed(0)}/s = ${(stOff.rate / bare.rate).toFixed(3)}; bare under the producer ${loaded.rate.toFixed(0)}/s`,
       );
     }
     if (mode.profileDir) {
       const dir = join(mode.profileDir, 'throughput');
-      const p = await catchUp(world, s.events, 'prof', ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+      const p = await catchUp(world, s.events, 'prof', {}, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
       const summary = await summariseProfileDir(dir, 25);
       mode.log(`catch-up under --cpu-prof: ${p.rate.toFixed(0)}/s\n${summary}`);
       notes.push(
@@ -240,13 +312,45 @@ export async function throughput(world: World, mode: BenchMode): Promise<FigureR
     },
     {
       figure: 'throughput',
+      metric: 'the same, delivery log off (the core alone): catch-up ÷ bare undici',
+      samples: reps.map((x) => x.logOff.catchUp.rate / x.bare.rate),
+      unit: '',
+      digits: 3,
+      target: { cmp: '>=', bound: 0.85 },
+      targetText: '≥ 0.85',
+      note: `${med(reps.map((x) => x.logOff.catchUp.rate)).toFixed(0)} deliveries/s; ${med(reps.map((x) => x.logOff.catchUp.cpuMsPerDelivery)).toFixed(3)} ms CPU per delivery (DELIVERY_LOG=off)`,
+    },
+    {
+      figure: 'throughput',
+      metric: 'the same, delivery log off (the core alone): streaming ÷ bare undici',
+      samples: reps.map((x) => x.logOff.streaming.rate / x.bare.rate),
+      unit: '',
+      digits: 3,
+      target: { cmp: '>=', bound: 0.85 },
+      targetText: '≥ 0.85',
+      note: `${med(reps.map((x) => x.logOff.streaming.rate)).toFixed(0)} deliveries/s; backlog at the end ${med(reps.map((x) => x.logOff.streaming.backlog)).toFixed(0)} (${reps.every((x) => x.logOff.streaming.backlog > x.logOff.streaming.rate / 4) ? 'saturated in every repetition' : 'NOT saturated in every repetition: the rate is not the maximum'})`,
+    },
+    {
+      figure: 'throughput',
+      metric: 'streaming ÷ bare undici with the same producer running (default · log off)',
+      samples: reps.map((x) => x.streaming.rate / x.bareUnderProducer.rate),
+      unit: '',
+      digits: 3,
+      target: null,
+      targetText: '',
+      note: `log off: ${med(reps.map((x) => x.logOff.streaming.rate / x.bareUnderProducer.rate)).toFixed(3)}; bare ${med(reps.map((x) => x.bareUnderProducer.rate)).toFixed(0)} req/s while the producer sends ${med(reps.map((x) => x.streaming.offered)).toFixed(0)} events/s to a topic no one reads, vs ${med(reps.map((x) => x.bare.rate)).toFixed(0)} without`,
+    },
+    {
+      figure: 'throughput',
       metric: 'deliveries parked in the store, healthy customer (catch-up + streaming)',
-      samples: reps.map((x) => x.catchUp.parked + x.streaming.parked),
+      samples: reps.map(
+        (x) => x.catchUp.parked + x.streaming.parked + x.logOff.catchUp.parked + x.logOff.streaming.parked,
+      ),
       unit: '',
       digits: 0,
       target: { cmp: '<=', bound: 0 },
       targetText: '= 0',
-      note: `catch-up ${med(reps.map((x) => x.catchUp.parked)).toFixed(0)}, streaming ${med(reps.map((x) => x.streaming.parked)).toFixed(0)} (integrator_deliveries_parked_total)`,
+      note: `catch-up ${med(reps.map((x) => x.catchUp.parked)).toFixed(0)}, streaming ${med(reps.map((x) => x.streaming.parked)).toFixed(0)}; log off: ${med(reps.map((x) => x.logOff.catchUp.parked + x.logOff.streaming.parked)).toFixed(0)} (integrator_deliveries_parked_total)`,
     },
     {
       figure: 'throughput',
@@ -260,7 +364,7 @@ export async function throughput(world: World, mode: BenchMode): Promise<FigureR
     },
   ];
   notes.unshift(
-    `catch-up: ${s.events} events pre-produced on 8 partitions (${Math.ceil(s.events / STATUSES_PER_PACKAGE)} packages × ${STATUSES_PER_PACKAGE} statuses), customer-1 latency 0, concurrency ${CONCURRENCY}, rate from the mock's first to last 2xx; streaming: produced at 1.5 × the bare rate for ${s.streamMs / 1000} s, deliveries/s over the window's last 70 %; bare: the same number of signed requests over an undici Pool of ${CONCURRENCY} after a warm-up, run before and after the integrator's two runs, their mean the repetition's baseline; ${s.reps} repetition(s).`,
+    `catch-up: ${s.events} events pre-produced on 8 partitions (${Math.ceil(s.events / STATUSES_PER_PACKAGE)} packages × ${STATUSES_PER_PACKAGE} statuses), customer-1 latency 0, concurrency ${CONCURRENCY}, rate from the mock's first to last 2xx; streaming: produced at 1.5 × the bare rate for ${s.streamMs / 1000} s, deliveries/s over the window's last 70 %; bare: the same number of signed requests over an undici Pool of ${CONCURRENCY} after a warm-up, run before and after the integrator's runs, their mean the repetition's baseline; each integrator run twice per repetition, default (delivery log on: the verdict rows) and DELIVERY_LOG=off, alternating which goes first; bare under the producer: the same client while the streaming runs' producer sends at their rate to a topic no one reads; ${s.reps} repetition(s).`,
   );
   return { rows, notes, raw: reps };
 }

@@ -101,7 +101,10 @@ describe('bench --quick', () => {
     // Generous sanity bounds only.
     const one = (figure: string, pattern: RegExp): number[] =>
       out.rows.find((r) => r.figure === figure && pattern.test(r.metric))!.samples;
-    for (const x of one('throughput', /÷ bare/)) expect(x).toBeGreaterThan(0.02);
+    const ratios = out.rows.filter((r) => r.figure === 'throughput' && /÷ bare/.test(r.metric));
+    // catch-up and streaming with the log on and off, and streaming against the bare client under load
+    expect(ratios.map((r) => r.metric)).toHaveLength(5);
+    for (const x of ratios.flatMap((r) => r.samples)) expect(x).toBeGreaterThan(0.02);
     for (const x of one('slow customer', /deliveries\/s/)) expect(x).toBeGreaterThan(0.3);
     for (const x of one('memory', /max RSS/)) expect(x).toBeLessThan(2048);
     for (const x of one('crash loop', /duplicates/)) expect(x).toBeLessThanOrEqual(3);
