@@ -12,10 +12,9 @@
 import { Redis } from 'ioredis';
 import type { Row } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
-import { SECRETS, launchIntegrator, sleep } from '../world.ts';
+import { launchIntegrator, sleep } from '../world.ts';
 import type { IntegratorProcess, World } from '../world.ts';
-import type { TestCustomer } from '../../test/harness/integrator.ts';
-import { waitUnique } from './common.ts';
+import { mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const RATE = 60;
@@ -29,13 +28,12 @@ export async function rebalanceChurn(world: World, mode: BenchMode): Promise<Fig
   await mocks.setBehavior('customer-3', { latencyMs: 400, jitterMs: 0, errorRate: 0.3, errorStatus: 503 });
   await mocks.resetStats();
   const run = await world.topic(8);
-  const customers: TestCustomer[] = IDS.map((id) => ({
-    id,
-    url: mocks.url(id),
-    secret: SECRETS[id]!,
-    concurrency: 8,
-    retry: { maxAttempts: 30, baseDelayMs: 200, maxDelayMs: 2000 },
-  }));
+  const customers = IDS.map((id) =>
+    mockCustomer(mocks, id, {
+      concurrency: 8,
+      retry: { maxAttempts: 30, baseDelayMs: 200, maxDelayMs: 2000 },
+    }),
+  );
   const env = world.env(run, customers);
   const members: IntegratorProcess[] = [];
   const lostBy: Record<string, number> = {};

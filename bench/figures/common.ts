@@ -1,7 +1,8 @@
 /** What every figure shares: its signature, run settings, and ledger helpers. */
 import type { Row } from '../table.ts';
+import type { TestCustomer } from '../../test/harness/integrator.ts';
 import type { DeliveryRecord, MockCustomersProcess, World } from '../world.ts';
-import { sleep } from '../world.ts';
+import { SECRETS, sleep } from '../world.ts';
 
 export interface BenchMode {
   quick: boolean;
@@ -19,6 +20,15 @@ export interface FigureResult {
 }
 
 export type Figure = (world: World, mode: BenchMode) => Promise<FigureResult>;
+
+/** One of the mock customers as the integrator's customers file names it, with `policy` (concurrency, retry, …). */
+export function mockCustomer(
+  mocks: MockCustomersProcess,
+  id: string,
+  policy: Record<string, unknown> = {},
+): TestCustomer {
+  return { id, url: mocks.url(id), secret: SECRETS[id]!, ...policy };
+}
 
 /** Waits until `customer`'s ledger shows `want` unique deliveries; returns the last stats seen. */
 export async function waitUnique(

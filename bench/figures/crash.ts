@@ -14,9 +14,9 @@
  */
 import type { Row } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
-import { SECRETS, launchIntegrator, sleep, uncommitted, until } from '../world.ts';
+import { launchIntegrator, sleep, uncommitted, until } from '../world.ts';
 import type { World } from '../world.ts';
-import { waitUnique } from './common.ts';
+import { mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const RATE = 100;
@@ -27,9 +27,7 @@ export async function crashLoop(world: World, mode: BenchMode): Promise<FigureRe
   await mocks.setBehavior('customer-1', { latencyMs: 10, jitterMs: 0 });
   await mocks.resetStats();
   const run = await world.topic(8);
-  const env = world.env(run, [
-    { id: 'customer-1', url: mocks.url('customer-1'), secret: SECRETS['customer-1']!, concurrency: 16 },
-  ]);
+  const env = world.env(run, [mockCustomer(mocks, 'customer-1', { concurrency: 16 })]);
   const producing = producePaced(
     world.producer,
     run.topic,

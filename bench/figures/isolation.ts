@@ -10,7 +10,7 @@ import { SECRETS, launchIntegrator, sleep } from '../world.ts';
 import type { World } from '../world.ts';
 import type { TestCustomer } from '../../test/harness/integrator.ts';
 import { refusingUrl } from '../../test/harness/receiver.ts';
-import { endToEnd, waitUnique } from './common.ts';
+import { endToEnd, mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 type Customer2 = 'absent' | 'slow' | 'hang' | 'refuse';
@@ -33,12 +33,7 @@ async function runMode(world: World, mode: Customer2, settings: Settings, tag: s
   if (mode === 'hang') await mocks.setBehavior('customer-2', { hangRate: 1 });
   await mocks.resetStats();
   const run = await world.topic(4);
-  const customers: TestCustomer[] = FAST.map((id) => ({
-    id,
-    url: mocks.url(id),
-    secret: SECRETS[id]!,
-    concurrency: 64,
-  }));
+  const customers: TestCustomer[] = FAST.map((id) => mockCustomer(mocks, id, { concurrency: 64 }));
   if (mode !== 'absent') {
     customers.push({
       id: 'customer-2',

@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import type { Row } from '../table.ts';
 import { percentile, sortedCopy, summarize } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
-import { SECRETS, launchIntegrator, sleep } from '../world.ts';
+import { launchIntegrator, sleep } from '../world.ts';
 import type { World } from '../world.ts';
 import type { ProbeReport } from '../probe.ts';
 import { summariseProfileDir } from '../profile.ts';
-import { endToEnd, waitUnique } from './common.ts';
+import { endToEnd, mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const RATE = 1000;
@@ -55,11 +55,7 @@ async function runOnce(
   await mocks.resetStats();
   const run = await world.topic(4);
   const integrator = await launchIntegrator({
-    env: world.env(
-      run,
-      [{ id: 'customer-1', url: mocks.url('customer-1'), secret: SECRETS['customer-1']! }],
-      { KAFKA_MAX_WAIT_MS: String(maxWaitMs) },
-    ),
+    env: world.env(run, [mockCustomer(mocks, 'customer-1')], { KAFKA_MAX_WAIT_MS: String(maxWaitMs) }),
     probe: true,
     nodeArgs,
   });

@@ -13,10 +13,10 @@
 import type { Row } from '../table.ts';
 import { percentile, sortedCopy, steadyRate, summarize } from '../table.ts';
 import { EventStream, produceAll, producePaced } from '../load.ts';
-import { SECRETS, launchIntegrator, sleep, until } from '../world.ts';
+import { launchIntegrator, sleep, until } from '../world.ts';
 import type { IntegratorProcess, World } from '../world.ts';
 import type { ProbeReport } from '../probe.ts';
-import { waitUnique } from './common.ts';
+import { mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const CONCURRENCY = 32;
@@ -46,18 +46,10 @@ async function start(
   probe: boolean,
 ) {
   const integrator = await launchIntegrator({
-    env: world.env(
-      run,
-      [
-        {
-          id: 'customer-1',
-          url: world.mocks.url('customer-1'),
-          secret: SECRETS['customer-1']!,
-          concurrency: CONCURRENCY,
-        },
-      ],
-      { DELIVERY_LOG: variant, KAFKA_MAX_WAIT_MS: '10' },
-    ),
+    env: world.env(run, [mockCustomer(world.mocks, 'customer-1', { concurrency: CONCURRENCY })], {
+      DELIVERY_LOG: variant,
+      KAFKA_MAX_WAIT_MS: '10',
+    }),
     probe,
   });
   await integrator.assigned();

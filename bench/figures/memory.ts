@@ -8,9 +8,9 @@
 import type { Row } from '../table.ts';
 import { slope } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
-import { SECRETS, launchIntegrator, sleep, uncommitted } from '../world.ts';
+import { launchIntegrator, sleep, uncommitted } from '../world.ts';
 import type { IntegratorProcess, World } from '../world.ts';
-import { mb, waitUnique } from './common.ts';
+import { mb, mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 /** prom-client's default heap gauge, under either prefix the integrator has used. */
@@ -34,11 +34,7 @@ export async function memory(world: World, mode: BenchMode): Promise<FigureResul
   const integrator = await launchIntegrator({
     env: world.env(
       run,
-      ['customer-1', 'customer-2', 'customer-3'].map((id) => ({
-        id,
-        url: mocks.url(id),
-        secret: SECRETS[id]!,
-      })),
+      ['customer-1', 'customer-2', 'customer-3'].map((id) => mockCustomer(mocks, id)),
       { SHUTDOWN_DEADLINE_MS: '1000' },
     ),
     // The probe answers {type:'gc'} with the live heap after a full collection (--expose-gc).

@@ -16,10 +16,9 @@
 import { Redis } from 'ioredis';
 import type { Row } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
-import { SECRETS, launchIntegrator, sleep } from '../world.ts';
+import { launchIntegrator, sleep } from '../world.ts';
 import type { World } from '../world.ts';
-import type { TestCustomer } from '../../test/harness/integrator.ts';
-import { waitUnique } from './common.ts';
+import { mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 type Kind = 'broker' | 'redis' | 'redis-oom';
@@ -54,14 +53,13 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
   if (kind !== 'broker') await mocks.setBehavior('customer-3', { errorRate: 0.2, errorStatus: 503 });
   await mocks.resetStats();
   const run = await world.topic(4);
-  const customers: TestCustomer[] = ids.map((id) => ({
-    id,
-    url: mocks.url(id),
-    secret: SECRETS[id]!,
-    concurrency: 8,
-    retry: { maxAttempts: 50, baseDelayMs: 200, maxDelayMs: 1000 },
-    breaker: { errorThresholdPercentage: 90, volumeThreshold: 50, windowMs: 10_000, resetTimeoutMs: 1000 },
-  }));
+  const customers = ids.map((id) =>
+    mockCustomer(mocks, id, {
+      concurrency: 8,
+      retry: { maxAttempts: 50, baseDelayMs: 200, maxDelayMs: 1000 },
+      breaker: { errorThresholdPercentage: 90, volumeThreshold: 50, windowMs: 10_000, resetTimeoutMs: 1000 },
+    }),
+  );
   const integrator = await launchIntegrator({ env: world.env(run, customers) });
   const mix = Object.fromEntries(ids.map((id) => [id, 1]));
   let resumeMs = Number.NaN;

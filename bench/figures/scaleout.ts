@@ -22,8 +22,9 @@ import type { KafkaMessage } from '../../test/harness/events.ts';
 import { splitEvenly } from '../../test/harness/integrator.ts';
 import { maxInWindow, openCounter, startReceiver } from '../../test/harness/receiver.ts';
 import type { Receiver } from '../../test/harness/receiver.ts';
-import { SECRETS, launchIntegrator, sleep, until } from '../world.ts';
+import { launchIntegrator, sleep, until } from '../world.ts';
 import type { World } from '../world.ts';
+import { mockCustomer } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const REPLICAS = 3;
@@ -73,12 +74,7 @@ async function rep(
   const b = await startReceiver({ secret: SECRET_B });
   const run = await world.topic(PARTITIONS);
   const env = world.env(run, [
-    {
-      id: 'customer-1',
-      url: mocks.url('customer-1'),
-      secret: SECRETS['customer-1']!,
-      concurrency: FAST_CONCURRENCY,
-    },
+    mockCustomer(mocks, 'customer-1', { concurrency: FAST_CONCURRENCY }),
     { id: 'scale-a', url: a.url, secret: SECRET_A, concurrency: A_CONCURRENCY, timeoutMs: 5000 },
     {
       id: 'scale-b',

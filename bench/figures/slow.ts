@@ -7,8 +7,9 @@
  */
 import type { Row } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
-import { SECRETS, launchIntegrator, sleep, until } from '../world.ts';
+import { launchIntegrator, sleep, until } from '../world.ts';
 import type { World } from '../world.ts';
+import { mockCustomer } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const CONCURRENCY = 16;
@@ -22,18 +23,9 @@ export async function slowCustomer(world: World, mode: BenchMode): Promise<Figur
   await mocks.resetStats();
   const run = await world.topic(4);
   const integrator = await launchIntegrator({
-    env: world.env(
-      run,
-      [
-        {
-          id: 'customer-2',
-          url: mocks.url('customer-2'),
-          secret: SECRETS['customer-2']!,
-          concurrency: CONCURRENCY,
-        },
-      ],
-      { SHUTDOWN_DEADLINE_MS: '1000' },
-    ),
+    env: world.env(run, [mockCustomer(mocks, 'customer-2', { concurrency: CONCURRENCY })], {
+      SHUTDOWN_DEADLINE_MS: '1000',
+    }),
   });
   const ideal = CONCURRENCY / (settings.latencyMs / 1000);
   const ratios: number[] = [];

@@ -27,6 +27,7 @@ import { SECRETS, launchIntegrator, sleep } from '../world.ts';
 import type { IntegratorProcess, World } from '../world.ts';
 import { ROOT } from '../../test/harness/integrator.ts';
 import { summariseProfileDir } from '../profile.ts';
+import { mockCustomer } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const execFileAsync = promisify(execFile);
@@ -96,18 +97,7 @@ async function launch(
   nodeArgs: string[] = [],
 ) {
   return launchIntegrator({
-    env: world.env(
-      run,
-      [
-        {
-          id: 'customer-1',
-          url: world.mocks.url('customer-1'),
-          secret: SECRETS['customer-1']!,
-          concurrency: CONCURRENCY,
-        },
-      ],
-      extra,
-    ),
+    env: world.env(run, [mockCustomer(world.mocks, 'customer-1', { concurrency: CONCURRENCY })], extra),
     nodeArgs,
   });
 }
