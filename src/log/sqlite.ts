@@ -9,6 +9,12 @@
  * which one integrator at a time may use (a lock file refuses a second one). WAL journal, synchronous=NORMAL
  * (a crash may lose the last moments of a log, never corrupt it; commits do not wait for the disk) and a
  * busy timeout (another process holding the file, a backup, makes a write wait, then fail and be retried).
+ *
+ * A full log costs most (docs/BENCHMARKS.md, finding §0): event and package ids are random keys, so each
+ * batch touches pages all over three indexes, and deleting the oldest rows touches as many again. Two
+ * things keep that bounded: a write that takes a table past `maxRows` deletes its oldest rows in the same
+ * transaction (one commit writes each touched page once, where a separate prune wrote them all again), and a
+ * 16 MB page cache keeps those indexes in memory at the default cap instead of re-reading them from the file.
  */
 import {
   closeSync,
@@ -29,10 +35,21 @@ import { SqlDeliveryLog } from './sql-store.ts';
 import type { BatchRows } from './sql-rows.ts';
 import { mergeDelivery } from './sql-rows.ts';
 import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from './sqlite-schema.ts';
+import { LOG_TABLES } from './schema.ts';
 
 export const SQLITE_FILE = 'delivery-log.sqlite';
 const LOCK = 'integrator.lock';
 const BUSY_TIMEOUT_MS = 5000;
+/** SQLite's page cache, in KiB (its default is 2 MB): holds the indexes of 100,000 rows per table. */
+const CACHE_KIB = 16 * 1024;
+const TABLES = LOG_TABLES.map((t) => t.table);
+/** Rows one write deletes per table, at most (a write holds ~8 batches: up to 8,000 deliveries). */
+const TRIM_MAX = 20_000;
+/**
+ * A table past its cap is cut to this much below it (a tenth, at most 10,000 rows): counting a table's rows
+ * takes milliseconds at 100,000, so it is done once per that many rows written, not at every write.
+ */
+const trimSlack = (maxRows: number): number => Math.min(Math.ceil(maxRows / 10), 10_000);
 
 export const SQLITE_DIALECT: SqlDialect = {
   param: (n) => `?${n}`,
@@ -111,14 +128,18 @@ function ephemeralDir(): string {
 
 type Value = string | number | null;
 
-/** Runs `fn` in one write transaction (BEGIN IMMEDIATE: it takes the write lock first, or waits for it). */
-function inTransaction(db: DatabaseSync, fn: () => void): void {
+/**
+ * Runs `fn` in one write transaction (BEGIN IMMEDIATE: it takes the write lock first, or waits for it);
+ * `onRollback` when it did not commit.
+ */
+function inTransaction(db: DatabaseSync, fn: () => void, onRollback?: () => void): void {
   db.exec('BEGIN IMMEDIATE');
   try {
     fn();
     db.exec('COMMIT');
   } catch (err) {
     if (db.isTransaction) db.exec('ROLLBACK');
+    onRollback?.();
     throw err;
   }
 }
@@ -126,6 +147,11 @@ function inTransaction(db: DatabaseSync, fn: () => void): void {
 export interface EmbeddedLogOptions {
   /** How long a write waits for another holder of the file's write lock before it fails. */
   busyTimeoutMs?: number;
+  /**
+   * Each table keeps at most this many rows, the newest: every write deletes the oldest beyond it in its
+   * own transaction. Unset: only `prune` deletes.
+   */
+  maxRows?: number;
 }
 
 /**
@@ -147,7 +173,7 @@ export async function openEmbeddedLog(
   try {
     db = new DatabaseSync(join(path, SQLITE_FILE), { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
     try {
-      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -${CACHE_KIB};`);
     } catch (err) {
       db.close();
       throw err;
@@ -164,6 +190,32 @@ export async function openEmbeddedLog(
       statements.set(sql, s);
     }
     return s;
+  };
+
+  const count = (table: string): number =>
+    Number((prepared(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
+  /** Per table, at most how many rows it holds: counted, plus every row written since (forgotten on a rollback). */
+  const atMost = new Map<string, number>();
+  /**
+   * Once a table may hold more than `maxRows`, counts it, and if it does, deletes its oldest rows down to
+   * `maxRows` − trimSlack: at most TRIM_MAX in one write, so a cap lowered across a restart is reached by
+   * `prune`, in chunks, instead of by one long transaction.
+   */
+  const trim = (maxRows: number, written: Record<string, number>): void => {
+    for (const table of TABLES) {
+      const bound = (atMost.get(table) ?? count(table)) + (written[table] ?? 0);
+      if (bound <= maxRows) {
+        atMost.set(table, bound);
+        continue;
+      }
+      const n = count(table);
+      const over = n > maxRows ? Math.min(n - (maxRows - trimSlack(maxRows)), TRIM_MAX) : 0;
+      if (over > 0)
+        prepared(`DELETE FROM ${table} WHERE seq IN (SELECT seq FROM ${table} ORDER BY seq LIMIT ?)`).run(
+          over,
+        );
+      atMost.set(table, n - over);
+    }
   };
 
   const client: SqlClient = {
@@ -193,62 +245,72 @@ export async function openEmbeddedLog(
       const change = prepared(INSERT_CHANGE);
       const delivery = prepared(UPSERT_DELIVERY);
       const step = prepared(INSERT_STEP);
-      inTransaction(db, () => {
-        for (const c of rows.changes) {
-          change.run(
-            c.event_id,
-            c.package_id,
-            c.status,
-            c.type,
-            c.occurred_at,
-            c.seen_at,
-            c.topic,
-            c.kafka_partition,
-            c.kafka_offset,
-            JSON.stringify(c.customers),
-            c.body,
-          );
-        }
-        for (const d of rows.deliveries) {
-          delivery.run(
-            d.event_id,
-            d.customer,
-            d.package_id,
-            d.status,
-            d.state,
-            d.attempts,
-            d.replays,
-            d.first_at,
-            d.last_at,
-            d.last_result,
-            d.last_http_status,
-            d.last_error,
-            d.last_attempt,
-            d.last_attempt_at,
-            d.last_duration_ms,
-            d.parked_why,
-            d.due_at,
-            d.delivered_at,
-            d.end_to_end_ms,
-            d.dead_at,
-            d.dead_reason,
-          );
-        }
-        for (const s of rows.steps) {
-          step.run(
-            s.event_id,
-            s.customer,
-            s.package_id,
-            s.kind,
-            s.at,
-            s.attempt,
-            s.result,
-            s.http_status,
-            s.duration_ms,
-            s.detail,
-          );
-        }
-      });
+      inTransaction(
+        db,
+        () => {
+          for (const c of rows.changes) {
+            change.run(
+              c.event_id,
+              c.package_id,
+              c.status,
+              c.type,
+              c.occurred_at,
+              c.seen_at,
+              c.topic,
+              c.kafka_partition,
+              c.kafka_offset,
+              JSON.stringify(c.customers),
+              c.body,
+            );
+          }
+          for (const d of rows.deliveries) {
+            delivery.run(
+              d.event_id,
+              d.customer,
+              d.package_id,
+              d.status,
+              d.state,
+              d.attempts,
+              d.replays,
+              d.first_at,
+              d.last_at,
+              d.last_result,
+              d.last_http_status,
+              d.last_error,
+              d.last_attempt,
+              d.last_attempt_at,
+              d.last_duration_ms,
+              d.parked_why,
+              d.due_at,
+              d.delivered_at,
+              d.end_to_end_ms,
+              d.dead_at,
+              d.dead_reason,
+            );
+          }
+          for (const s of rows.steps) {
+            step.run(
+              s.event_id,
+              s.customer,
+              s.package_id,
+              s.kind,
+              s.at,
+              s.attempt,
+              s.result,
+              s.http_status,
+              s.duration_ms,
+              s.detail,
+            );
+          }
+          if (options.maxRows !== undefined)
+            trim(options.maxRows, {
+              delivery_log_changes: rows.changes.length,
+              delivery_log_deliveries: rows.deliveries.length,
+              delivery_log_steps: rows.steps.length,
+            });
+        },
+        () => atMost.clear(),
+      );
     },
     // Freed pages are reused by later writes; this keeps the planner's statistics current.
     afterPrune: async () => {

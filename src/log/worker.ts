@@ -73,7 +73,7 @@ async function openStore(): Promise<DeliveryLogStore> {
       lastError = err.message;
     });
   }
-  return openEmbeddedLog(settings.dir);
+  return openEmbeddedLog(settings.dir, { maxRows: settings.maxRows });
 }
 
 async function open(): Promise<void> {

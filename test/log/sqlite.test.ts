@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, expect, it } from 'vitest';
+import { reduce } from '../../src/log/reduce.ts';
 import { SQLITE_FILE, openEmbeddedLog } from '../../src/log/sqlite.ts';
-import { logStoreConformance } from './conformance.ts';
+import { change, delivered, logStoreConformance, step } from './conformance.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'delivery-log-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -87,4 +88,44 @@ it('no directory: a private one under the temp folder, removed when the log clos
   expect(existsSync(join(root, private1!, SQLITE_FILE))).toBe(true);
   await log.close();
   expect(mine()).toEqual([]);
+});
+
+it('maxRows: a write that takes a table past it deletes the oldest rows in the same transaction', async () => {
+  // A cap of 10: a table past it is cut to 9 (a tenth below), so no table ever holds more than 10.
+  const log = await openEmbeddedLog(null, { maxRows: 10 });
+  await log.migrate();
+  const at = Date.now();
+  // Batches of four events: each a change, its delivery and one failed attempt (a step row).
+  for (let b = 0; b < 6; b++) {
+    const records = [];
+    for (let i = 0; i < 4; i++) {
+      const n = b * 4 + i;
+      const id = `evt_cap${n}`;
+      const t = at + n * 100;
+      records.push(change(id, `PKG-C${i}`, 'In Transit', ['customer-1'], t));
+      records.push(
+        step(id, `PKG-C${i}`, 'customer-1', t + 1, {
+          kind: 'attempted',
+          attempt: 1,
+          result: '5xx',
+          httpStatus: 503,
+          durationMs: 3,
+          detail: 'HTTP 503',
+        }),
+      );
+      records.push(...delivered(id, `PKG-C${i}`, 'customer-1', t + 2));
+    }
+    await log.write(reduce(records));
+    // Never past the cap after a write: the trim is part of the write, not of a later prune.
+    const counts = await log.counts();
+    const expected = [4, 8, 9, 9, 9, 9][b]!;
+    expect(counts, `after batch ${b}`).toEqual({ changes: expected, deliveries: expected, steps: expected });
+  }
+  // The newest nine events survived whole; the older ones went from every table.
+  for (let n = 15; n < 24; n++) {
+    const ev = await log.event(`evt_cap${n}`);
+    expect(ev?.deliveries).toEqual([expect.objectContaining({ state: 'delivered', attempts: 2 })]);
+  }
+  expect(await log.event('evt_cap14')).toBeNull();
+  await log.close();
 });
