@@ -19,10 +19,10 @@ import type { DeliveryFilter, DeliveryItem, EventDetail, LogCounts, Page, Packag
 import { BadCursorError } from './port.ts';
 import { encodeChange, encodeDelivery } from './wire.ts';
 import type { HostMessage, QueryOp, WorkerMessage, WorkerSettings } from './protocol.ts';
+import { MAX_OUTSTANDING } from './protocol.ts';
 
 const FLUSH_MS = 250;
 const BATCH_MAX = 5000;
-const MAX_OUTSTANDING = 4;
 const QUERY_TIMEOUT_MS = 15_000;
 /**
  * The writer thread's young generation, capped: V8 sizes it for the machine's memory (~75 MB of heap on a

@@ -1,4 +1,11 @@
 /** Messages between the delivery log's host (main thread) and its worker thread. */
+
+/**
+ * Batches the host sends before it waits for the worker to acknowledge one (each ≤ 5,000 records, ~1 MB).
+ * The worker holds at most half of them for a shared transaction, so the host can go on sending the other
+ * half while that transaction is written.
+ */
+export const MAX_OUTSTANDING = 8;
 export interface WorkerSettings {
   kind: 'embedded' | 'postgres';
   url: string | null;

@@ -1,7 +1,9 @@
 /**
  * The delivery log's writer, on its own thread (started by src/log/delivery-log.ts): it opens the store
  * (the embedded SQLite runs here, synchronously, so its work never takes the delivery path's thread),
- * writes the batches it is sent in order, prunes by age and rows, and answers the query API. On Linux the thread runs at the lowest
+ * writes the batches it is sent in order, prunes by age and rows, and answers the query API. A batch waits
+ * up to HOLD_MS for the next ones to join its transaction: the log's indexes are keyed by random ids, so a
+ * commit writes a page for nearly every row it holds, and 250 ms of a quiet stream is a few hundred rows. On Linux the thread runs at the lowest
  * CPU priority: when the machine is busy, deliveries come first and the log falls behind (its bounded
  * buffer drops and counts) instead of slowing them; at start-up it comes up later rather than slow them.
  *
@@ -21,6 +23,7 @@ import { decode } from './wire.ts';
 import { openEmbeddedLog } from './sqlite.ts';
 import { openPostgresLog } from './postgres.ts';
 import type { HostMessage, WorkerMessage, WorkerSettings } from './protocol.ts';
+import { MAX_OUTSTANDING } from './protocol.ts';
 
 type Mode = 'opening' | 'up' | 'down' | 'closing' | 'closed';
 const LEGAL: Record<Mode, Mode[]> = {
@@ -33,11 +36,16 @@ const LEGAL: Record<Mode, Mode[]> = {
 
 const settings = workerData as WorkerSettings;
 const MERGE = 8;
+/** How long a batch may wait for others to share its transaction (the console sees it that much later). */
+const HOLD_MS = 1000;
+/** Queued text worth a transaction at once (~2,000 deliveries). */
+const HOLD_TEXT = 2_000_000;
 const port = parentPort!;
 let mode: Mode = 'opening';
 let store: DeliveryLogStore | null = null;
-const queue: { seq: number; text: string }[] = [];
+const queue: { seq: number; text: string; at: number }[] = [];
 let writing = false;
+let holding: NodeJS.Timeout | null = null;
 let pruning = false;
 let lastError: string | null = null;
 
@@ -102,9 +110,26 @@ async function open(): Promise<void> {
   }
 }
 
+/**
+ * Whether the queued batches should wait for more: not once they are HOLD_MS old, hold HOLD_TEXT, or are
+ * half of what the host sends unacknowledged (the other half keeps its ring draining meanwhile).
+ */
+function shouldHold(): boolean {
+  if (mode !== 'up' || queue.length >= MAX_OUTSTANDING / 2) return false;
+  const age = Date.now() - queue[0]!.at;
+  let text = 0;
+  for (const b of queue) text += b.text.length;
+  if (age >= HOLD_MS || text >= HOLD_TEXT) return false;
+  holding ??= setTimeout(() => {
+    holding = null;
+    void drain();
+  }, HOLD_MS - age);
+  return true;
+}
+
 /** Writes queued batches in order; a failed batch is retried (with backoff) before any later one. */
 async function drain(): Promise<void> {
-  if (writing || store === null) return;
+  if (writing || store === null || queue.length === 0 || shouldHold()) return;
   writing = true;
   let delay = 200;
   try {
@@ -197,6 +222,7 @@ async function close(): Promise<void> {
     await sleep(20);
   }
   clearInterval(pruneTimer);
+  if (holding) clearTimeout(holding);
   await store?.close().catch(() => {});
   setMode('closed');
   send({ type: 'closed', unwritten: queue.length });
@@ -206,7 +232,7 @@ async function close(): Promise<void> {
 port.on('message', (m: HostMessage) => {
   switch (m.type) {
     case 'batch':
-      queue.push({ seq: m.seq, text: m.text });
+      queue.push({ seq: m.seq, text: m.text, at: Date.now() });
       void drain();
       break;
     case 'query':
