@@ -35,6 +35,7 @@ const FIGURES = [
   'broker outage',
   'Redis outage',
   'Redis write errors',
+  'delivery log',
 ];
 
 describe('bench --quick', () => {
@@ -105,6 +106,9 @@ describe('bench --quick', () => {
     // catch-up and streaming with the log on and off, and streaming against the bare client under load
     expect(ratios.map((r) => r.metric)).toHaveLength(5);
     for (const x of ratios.flatMap((r) => r.samples)) expect(x).toBeGreaterThan(0.02);
+    // The log, empty at start and full (at its row cap, deleting a row for each it writes).
+    for (const x of one('delivery log', /with the log ÷ without/)) expect(x).toBeGreaterThan(0.02);
+    for (const x of one('delivery log', /with a full log .* ÷ without/)) expect(x).toBeGreaterThan(0.02);
     for (const x of one('slow customer', /deliveries\/s/)) expect(x).toBeGreaterThan(0.3);
     for (const x of one('memory', /max RSS/)) expect(x).toBeLessThan(2048);
     for (const x of one('crash loop', /duplicates/)) expect(x).toBeLessThanOrEqual(3);
