@@ -148,8 +148,8 @@ export interface EmbeddedLogOptions {
   /** How long a write waits for another holder of the file's write lock before it fails. */
   busyTimeoutMs?: number;
   /**
-   * Each table keeps at most this many rows, the newest: every write deletes the oldest beyond it in its
-   * own transaction. Unset: only `prune` deletes.
+   * Each table keeps at most this many rows, the newest: a write that takes a table past it deletes its
+   * oldest rows, down to a tenth below, in its own transaction. Unset: only `prune` deletes.
    */
   maxRows?: number;
 }
@@ -198,8 +198,8 @@ export async function openEmbeddedLog(
   const atMost = new Map<string, number>();
   /**
    * Once a table may hold more than `maxRows`, counts it, and if it does, deletes its oldest rows down to
-   * `maxRows` − trimSlack: at most TRIM_MAX in one write, so a cap lowered across a restart is reached by
-   * `prune`, in chunks, instead of by one long transaction.
+   * `maxRows` − trimSlack: at most TRIM_MAX in one write, so a cap lowered across a restart is reached over
+   * several writes instead of by one long transaction.
    */
   const trim = (maxRows: number, written: Record<string, number>): void => {
     for (const table of TABLES) {

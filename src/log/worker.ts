@@ -163,11 +163,22 @@ async function drain(): Promise<void> {
   }
 }
 
+/**
+ * Retention: by age for both stores; by rows for Postgres only — the embedded store holds its cap as it
+ * writes (src/log/sqlite.ts), and finding its newest rows by position walks the whole table.
+ */
+const pruneNow = (s: DeliveryLogStore): Promise<number> =>
+  s.prune(
+    Date.now(),
+    settings.maxAgeMs,
+    settings.kind === 'embedded' ? Number.MAX_SAFE_INTEGER : settings.maxRows,
+  );
+
 async function prune(): Promise<void> {
   if (pruning || store === null || mode !== 'up') return;
   pruning = true;
   try {
-    const deleted = await store.prune(Date.now(), settings.maxAgeMs, settings.maxRows);
+    const deleted = await pruneNow(store);
     send({ type: 'pruned', deleted });
   } catch (err) {
     lastError = `delivery log retention failed: ${message(err)}`;
@@ -195,7 +206,7 @@ async function answer(id: number, op: string, args: unknown[]): Promise<void> {
         value = await store.counts();
         break;
       case 'prune':
-        value = await store.prune(Date.now(), settings.maxAgeMs, settings.maxRows);
+        value = await pruneNow(store);
         break;
       default:
         throw new Error(`unknown query ${op}`);

@@ -1,7 +1,8 @@
 /**
- * The log's writer thread holds a quiet stream's batches for up to a second so that they share one
- * transaction (src/log/worker.ts): what it holds is written when the hold ends, and at once when the log
- * closes — a stop never leaves held records behind.
+ * The log's writer thread (src/log/worker.ts) through its host, as the integrator runs it. It holds a quiet
+ * stream's batches for up to a second so that they share one transaction: what it holds is written when
+ * the hold ends, and at once when the log closes — a stop never leaves held records behind. The embedded
+ * store it opens keeps DELIVERY_LOG_MAX_ROWS as it writes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,9 +17,9 @@ import { eventually } from '../harness/integrator.ts';
 const root = mkdtempSync(join(tmpdir(), 'log-hold-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function openLog(dir: string): DeliveryLog {
+function openLog(dir: string, maxRows = 100_000): DeliveryLog {
   const log = new DeliveryLog(
-    { kind: 'embedded', url: null, dir, maxAgeMs: 86_400_000, maxRows: 100_000, buffer: 1000 },
+    { kind: 'embedded', url: null, dir, maxAgeMs: 86_400_000, maxRows, buffer: 1000 },
     createLogger('silent'),
     new Registry(),
   );
@@ -73,5 +74,22 @@ it('closing writes what the writer holds at once, without waiting for the hold t
     expect(await store.counts()).toEqual({ changes: 5, deliveries: 5, steps: 0 });
   } finally {
     await store.close();
+  }
+});
+
+it('the embedded store keeps the row cap it is given as it writes (a tenth below once past it)', async () => {
+  const log = openLog(join(root, 'capped'), 10);
+  try {
+    await up(log);
+    for (let n = 0; n < 30; n++) deliver(log, n);
+    await eventually(() => log.status().written === 90, 10_000, 'thirty deliveries written');
+    const counts = await log.counts();
+    expect(counts.changes).toBeGreaterThanOrEqual(9);
+    expect(counts.changes).toBeLessThanOrEqual(10);
+    expect(counts.deliveries).toBe(counts.changes);
+    expect(await log.event('evt_hold29')).not.toBeNull();
+    expect(await log.event('evt_hold0')).toBeNull();
+  } finally {
+    await log.close();
   }
 });
