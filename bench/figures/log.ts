@@ -93,11 +93,14 @@ function threadCpuSeconds(pid: number | undefined, name: string): number {
   return Number.NaN;
 }
 
-/** Waits until the log holds nothing unwritten (its written count still for 1 s; at most 60 s). */
+/**
+ * Waits until the log holds nothing unwritten: its ring empty and its written count still for 2 s (longer
+ * than the writer thread may hold a batch, which the ring no longer counts); at most 60 s.
+ */
 async function logSettled(i: IntegratorProcess): Promise<void> {
   let last = -1;
   let still = 0;
-  for (const until = Date.now() + 60_000; still < 4 && Date.now() < until;) {
+  for (const until = Date.now() + 60_000; still < 8 && Date.now() < until;) {
     const [written, buffered] = await Promise.all([
       i.metric('integrator_delivery_log_written_total'),
       i.metric('integrator_delivery_log_buffered'),
