@@ -91,6 +91,7 @@ export function openPostgresLog(url: string, onError: (err: Error) => void): Sql
 
   const client: SqlClient = {
     dialect: POSTGRES_DIALECT,
+    keepsRowCap: false,
     async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
       return (await pool.query(sql, params)).rows as T[];
     },

@@ -49,6 +49,8 @@ export interface SqlClient {
   write(rows: BatchRows): Promise<void>;
   /** Housekeeping after rows were deleted. */
   afterPrune(): Promise<void>;
+  /** It holds each table at its row cap as it writes (embedded, `maxRows`): `prune` keeps the age limit only. */
+  readonly keepsRowCap: boolean;
   close(): Promise<void>;
 }
 
@@ -307,9 +309,11 @@ export class SqlDeliveryLog implements DeliveryLogStore {
     for (const { table, time } of LOG_TABLES) {
       // By rows: keep the newest maxRows. Positions have gaps (an upsert draws one even when it updates),
       // so the span only says whether counting the newest rows is needed.
-      const [span] = await this.db.query<{ lo: string | null; hi: string | null }>(
-        `SELECT CAST(min(seq) AS TEXT) AS lo, CAST(max(seq) AS TEXT) AS hi FROM ${table}`,
-      );
+      const [span] = this.db.keepsRowCap
+        ? []
+        : await this.db.query<{ lo: string | null; hi: string | null }>(
+            `SELECT CAST(min(seq) AS TEXT) AS lo, CAST(max(seq) AS TEXT) AS hi FROM ${table}`,
+          );
       if (span?.lo && span.hi && BigInt(span.hi) - BigInt(span.lo) + 1n > BigInt(maxRows)) {
         const [cut] = await this.db.query<{ position: string }>(
           `SELECT CAST(seq AS TEXT) AS position FROM ${table} ORDER BY seq DESC LIMIT 1 OFFSET ${p1}`,

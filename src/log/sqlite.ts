@@ -220,6 +220,8 @@ export async function openEmbeddedLog(
 
   const client: SqlClient = {
     dialect: SQLITE_DIALECT,
+    // Finding the newest rows by position walks a whole table: with the cap kept here, prune skips it.
+    keepsRowCap: options.maxRows !== undefined,
     async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
       return prepared(sql).all(...(params as Value[])) as T[];
     },

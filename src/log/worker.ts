@@ -163,16 +163,8 @@ async function drain(): Promise<void> {
   }
 }
 
-/**
- * Retention: by age for both stores; by rows for Postgres only — the embedded store holds its cap as it
- * writes (src/log/sqlite.ts), and finding its newest rows by position walks the whole table.
- */
 const pruneNow = (s: DeliveryLogStore): Promise<number> =>
-  s.prune(
-    Date.now(),
-    settings.maxAgeMs,
-    settings.kind === 'embedded' ? Number.MAX_SAFE_INTEGER : settings.maxRows,
-  );
+  s.prune(Date.now(), settings.maxAgeMs, settings.maxRows);
 
 async function prune(): Promise<void> {
   if (pruning || store === null || mode !== 'up') return;
