@@ -14,7 +14,7 @@
  * on as values: they are filled from a full before-image when one exists, otherwise dropped from the row
  * and listed in `unchanged`.
  */
-import { canonical, isObject, mayLoseDigits, parseFast, scalarText } from './json.ts';
+import { canonical, isObject, longDigitRuns, parseExact, parseFast, scalarText } from './json.ts';
 import type { Json, JsonObject } from './json.ts';
 import { convertLogicalTypes, rowSchemaOf } from './logical-types.ts';
 
@@ -95,9 +95,11 @@ function text(input: Buffer | string): string {
   return typeof input === 'string' ? input : input.toString('utf8');
 }
 
-/** `"ts_us":<integer>` / `"ts_ns":<integer>` as the JsonConverter writes them (compact, plain digits). */
-const TIMESTAMP_FIELD = /"ts_[un]s":\d+(?=[,}])/g;
-const TIMESTAMP_KEY = /"ts_[un]s":/;
+/** Where a `"ts_us":` or `"ts_ns":` key starts its value in `raw` at `i` (the key's opening quote), or -1. */
+function timestampValueAt(raw: string, i: number): number {
+  const unit = raw.charCodeAt(i + 4);
+  return (unit === 117 || unit === 110) && raw.startsWith('s":', i + 5) ? i + 8 : -1; // u, n
+}
 
 /** How many of the envelope's and the source block's `ts_us` / `ts_ns` hold numbers. */
 function timestampFields(doc: Json): number {
@@ -116,28 +118,39 @@ function timestampFields(doc: Json): number {
  * the envelope and in the source block of every event, which would send every event to the exact parser
  * (~5× slower than the native one, and the exact serialiser after it), though nothing here reads them
  * (the commit time is `ts_ms`). When every long number in the text is one of those — every `"ts_us":` /
- * `"ts_ns":` key in the text is a plain integer, none is left elsewhere (a row column of that name
- * counts against it), and no other run of 16 digits remains — the native parse is exact for everything
- * read; only those unread timestamps are rounded.
+ * `"ts_ns":` key in the text holds a plain integer (as the JsonConverter writes it: compact, followed by
+ * `,` or `}`), each in the envelope or the source block (a row column of that name counts against it),
+ * and no other run of 16 digits is in the text — the native parse is exact for everything read; only
+ * those unread timestamps are rounded.
  */
 function parseValue(raw: string): { value: Json; lossless: boolean } {
-  if (mayLoseDigits(raw)) {
-    const value = nativeWhenOnlyTimestampsAreLong(raw);
+  const long = longDigitRuns(raw);
+  if (long > 0) {
+    const value = nativeWhenOnlyTimestampsAreLong(raw, long);
     if (value !== undefined) return { value, lossless: false };
+    return { value: parseExact(raw), lossless: true };
   }
-  return parseFast(raw);
+  return { value: JSON.parse(raw) as Json, lossless: false };
 }
 
-/** The native parse of `raw` when its only long numbers are the envelope's and source's timestamps. */
-function nativeWhenOnlyTimestampsAreLong(raw: string): Json | undefined {
-  let stripped = 0;
-  const rest = raw.replace(TIMESTAMP_FIELD, () => {
-    stripped += 1;
-    return '';
-  });
-  if (stripped === 0 || mayLoseDigits(rest) || TIMESTAMP_KEY.test(rest)) return undefined;
+/** The native parse of `raw` (holding `long` runs of 16+ digits) when only the timestamps are long. */
+function nativeWhenOnlyTimestampsAreLong(raw: string, long: number): Json | undefined {
+  let keys = 0;
+  let longTimestamps = 0;
+  for (let i = raw.indexOf('"ts_'); i !== -1; i = raw.indexOf('"ts_', i + 1)) {
+    const start = timestampValueAt(raw, i);
+    if (start < 0) continue;
+    keys += 1;
+    let end = start;
+    while (end < raw.length && raw.charCodeAt(end) >= 48 && raw.charCodeAt(end) <= 57) end += 1;
+    const next = raw.charCodeAt(end);
+    if (end === start || (next !== 44 && next !== 125)) return undefined; // not a plain integer: , or }
+    if (end - start >= 16) longTimestamps += 1;
+    i = end;
+  }
+  if (keys === 0 || longTimestamps !== long) return undefined;
   const value = JSON.parse(raw) as Json;
-  return timestampFields(value) === stripped ? value : undefined;
+  return timestampFields(value) === keys ? value : undefined;
 }
 
 function parse(input: Buffer | string, what: string): { value: Json; lossless: boolean } {

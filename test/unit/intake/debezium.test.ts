@@ -241,6 +241,11 @@ describe('poison and edge cases', () => {
     ['ts_ns written with a space: exact', v2({ source: '"ts_ns": 1764100600500600700' }), true],
     ['ts_ns as a decimal: exact', v2({ source: '"ts_ns":1764100600500600700.5' }), true],
     [
+      'a ts_ns inside a row string, escaped: exact',
+      v2({ row: ',"note":"\\"ts_ns\\":1234567890123456789"' }),
+      true,
+    ],
+    [
       'only ts_us is long in the source, none in the envelope: native',
       v2({ source: '"ts_ns":1', envelope: '' }),
       false,
