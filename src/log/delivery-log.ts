@@ -1,8 +1,9 @@
 /**
- * The delivery log as the delivery path sees it: an observer whose listeners only put the event in a
- * bounded ring and return. Every FLUSH_MS the ring is encoded (src/log/wire.ts) and handed to the writer
- * thread (src/log/worker.ts), at most MAX_OUTSTANDING batches at a time. When the store is slow or away,
- * the worker stops acknowledging, the ring fills, and the oldest records are dropped and counted
+ * The delivery log as the delivery path sees it: an observer whose listeners only encode the event into a
+ * bounded buffer of off-heap chunks (src/log/chunks.ts, src/log/wire.ts) and return. Every FLUSH_MS the
+ * chunks are handed to the writer thread (src/log/worker.ts), at most MAX_OUTSTANDING batches at a time.
+ * When the store is slow or away, the worker stops acknowledging, the buffer fills, and the oldest records
+ * are dropped and counted
  * (`integrator_delivery_log_dropped_total`): deliveries never wait for the log.
  *
  *   created ──start()──▶ running ──close()──▶ closing ──▶ closed
@@ -18,11 +19,14 @@ import type { DeliveryLogConfig } from '../config/console.ts';
 import type { DeliveryFilter, DeliveryItem, EventDetail, LogCounts, Page, PackageView } from './port.ts';
 import { BadCursorError } from './port.ts';
 import { encodeChange, encodeDelivery } from './wire.ts';
+import { ChunkBuffer } from './chunks.ts';
+import type { Chunk } from './chunks.ts';
 import type { HostMessage, QueryOp, WorkerMessage, WorkerSettings } from './protocol.ts';
 import { MAX_OUTSTANDING } from './protocol.ts';
 
 const FLUSH_MS = 250;
-const BATCH_MAX = 5000;
+/** Records per batch handed to the writer, about (whole chunks). */
+const BATCH_RECORDS = 5000;
 const QUERY_TIMEOUT_MS = 15_000;
 /**
  * The writer thread's young generation, capped: V8 sizes it for the machine's memory (~75 MB of heap on a
@@ -53,38 +57,6 @@ export interface LogStatus {
 /** Thrown by queries when the log cannot answer (off, still opening, store away): HTTP 503. */
 export class LogUnavailableError extends Error {}
 
-type Entry = { c: ChangeSeen } | { d: DeliveryEvent };
-
-/** Fixed-capacity FIFO; pushing into a full ring overwrites the oldest entry. */
-class Ring {
-  private readonly items: (Entry | undefined)[];
-  private head = 0;
-  size = 0;
-  constructor(readonly capacity: number) {
-    this.items = new Array<Entry | undefined>(capacity);
-  }
-  /** Returns true when the oldest entry had to go. */
-  push(e: Entry): boolean {
-    const full = this.size === this.capacity;
-    this.items[(this.head + this.size) % this.capacity] = e;
-    if (full) this.head = (this.head + 1) % this.capacity;
-    else this.size += 1;
-    return full;
-  }
-  take(max: number): Entry[] {
-    const n = Math.min(max, this.size);
-    const out = new Array<Entry>(n);
-    for (let i = 0; i < n; i++) {
-      const at = (this.head + i) % this.capacity;
-      out[i] = this.items[at]!;
-      this.items[at] = undefined;
-    }
-    this.head = (this.head + n) % this.capacity;
-    this.size -= n;
-    return out;
-  }
-}
-
 function workerUrl(): URL {
   // Source (tsx, vitest, Node's type stripping) or the compiled build: the worker sits beside this file.
   return new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
@@ -94,7 +66,7 @@ export class DeliveryLog implements DeliveryObserver {
   private mode: Mode = 'created';
   private health: LogHealth = 'opening';
   private error: string | null = null;
-  private readonly ring: Ring;
+  private readonly buffer: ChunkBuffer;
   private worker: Worker | null = null;
   private timer: NodeJS.Timeout | null = null;
   private outstanding = 0;
@@ -118,7 +90,7 @@ export class DeliveryLog implements DeliveryObserver {
     private readonly log: Logger,
     registry: Registry,
   ) {
-    this.ring = new Ring(config.buffer);
+    this.buffer = new ChunkBuffer(config.buffer);
     const registers = [registry];
     this.metrics = {
       dropped: new Counter({
@@ -135,7 +107,7 @@ export class DeliveryLog implements DeliveryObserver {
         name: 'integrator_delivery_log_buffered',
         help: 'Delivery log records waiting to be written.',
         registers,
-        collect: () => this.metrics.buffered.set(this.ring.size),
+        collect: () => this.metrics.buffered.set(this.buffer.size),
       }),
       up: new Gauge({
         name: 'integrator_delivery_log_up',
@@ -154,14 +126,15 @@ export class DeliveryLog implements DeliveryObserver {
   // ── the observer: called on the delivery path, must only enqueue ──
 
   change(e: ChangeSeen): void {
-    if (this.mode === 'running' && this.ring.push({ c: e })) this.drop(1);
+    if (this.mode === 'running') this.drop(this.buffer.push(encodeChange(e)));
   }
 
   delivery(e: DeliveryEvent): void {
-    if (this.mode === 'running' && this.ring.push({ d: e })) this.drop(1);
+    if (this.mode === 'running') this.drop(this.buffer.push(encodeDelivery(e)));
   }
 
   private drop(n: number): void {
+    if (n === 0) return;
     this.droppedTotal += n;
     this.metrics.dropped.inc(n);
   }
@@ -253,15 +226,27 @@ export class DeliveryLog implements DeliveryObserver {
     }
   }
 
-  /** Hands buffered records to the worker (at most MAX_OUTSTANDING unacknowledged batches). */
+  /** Hands buffered chunks to the worker, ~BATCH_RECORDS per batch, at most MAX_OUTSTANDING unacknowledged. */
   private flush(): void {
-    while (this.worker !== null && this.outstanding < MAX_OUTSTANDING && this.ring.size > 0) {
-      const entries = this.ring.take(BATCH_MAX);
-      let text = '';
-      for (const e of entries) text += 'c' in e ? encodeChange(e.c) : encodeDelivery(e.d);
+    while (this.worker !== null && this.outstanding < MAX_OUTSTANDING && this.buffer.size > 0) {
+      const chunks: Chunk[] = [];
+      for (let records = 0; records < BATCH_RECORDS;) {
+        const chunk = this.buffer.take();
+        if (chunk === null) break;
+        chunks.push(chunk);
+        records += chunk.records;
+      }
       this.batchSeq += 1;
       this.outstanding += 1;
-      this.post({ type: 'batch', seq: this.batchSeq, text });
+      const message: HostMessage = {
+        type: 'batch',
+        seq: this.batchSeq,
+        chunks: chunks.map(({ data, length }) => ({ data, length })),
+      };
+      this.worker.postMessage(
+        message,
+        chunks.map((c) => c.data),
+      );
     }
   }
 
@@ -284,13 +269,13 @@ export class DeliveryLog implements DeliveryObserver {
       while (
         this.worker &&
         this.health === 'up' &&
-        (this.ring.size > 0 || this.outstanding > 0) &&
+        (this.buffer.size > 0 || this.outstanding > 0) &&
         Date.now() < until
       ) {
         this.flush();
         await new Promise((r) => setTimeout(r, 10));
       }
-      if (this.ring.size > 0) this.drop(this.ring.take(this.ring.size).length);
+      this.drop(this.buffer.clear());
       const worker = this.worker;
       if (worker) {
         const exited = new Promise<void>((r) => (this.onClosed = r));
@@ -309,7 +294,7 @@ export class DeliveryLog implements DeliveryObserver {
       kind: this.config.kind,
       health: this.health,
       error: this.error,
-      buffered: this.ring.size,
+      buffered: this.buffer.size,
       written: this.written,
       dropped: this.droppedTotal,
     };
@@ -361,7 +346,7 @@ export class DeliveryLog implements DeliveryObserver {
   async settled(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      if (this.ring.size === 0 && this.outstanding === 0) return true;
+      if (this.buffer.size === 0 && this.outstanding === 0) return true;
       this.flush();
       await new Promise((r) => setTimeout(r, 20));
     }

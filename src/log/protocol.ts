@@ -1,7 +1,7 @@
 /** Messages between the delivery log's host (main thread) and its worker thread. */
 
 /**
- * Batches the host sends before it waits for the worker to acknowledge one (each ≤ 5,000 records, ~1 MB).
+ * Batches the host sends before it waits for the worker to acknowledge one (each ~5,000 records, ~1 MB).
  * The worker holds at most half of them for a shared transaction, so the host can go on sending the other
  * half while that transaction is written.
  */
@@ -21,7 +21,8 @@ export interface WorkerSettings {
 export type QueryOp = 'deliveries' | 'event' | 'package' | 'counts' | 'prune';
 
 export type HostMessage =
-  | { type: 'batch'; seq: number; text: string }
+  /** The batch's records as UTF-8 lines (src/log/wire.ts): each chunk's first `length` bytes, transferred. */
+  | { type: 'batch'; seq: number; chunks: { data: ArrayBuffer; length: number }[] }
   | { type: 'query'; id: number; op: QueryOp; args: unknown[] }
   | { type: 'close' };
 

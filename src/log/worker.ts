@@ -50,6 +50,7 @@ let pruning = false;
 let lastError: string | null = null;
 
 const send = (m: WorkerMessage): void => port.postMessage(m);
+const utf8 = new TextDecoder();
 
 function setMode(next: Mode, error: string | null = null): void {
   if (next === mode) return;
@@ -235,7 +236,11 @@ async function close(): Promise<void> {
 port.on('message', (m: HostMessage) => {
   switch (m.type) {
     case 'batch':
-      queue.push({ seq: m.seq, text: m.text, at: Date.now() });
+      queue.push({
+        seq: m.seq,
+        text: m.chunks.map((c) => utf8.decode(new Uint8Array(c.data, 0, c.length))).join(''),
+        at: Date.now(),
+      });
       void drain();
       break;
     case 'query':
