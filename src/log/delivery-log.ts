@@ -130,7 +130,8 @@ export class DeliveryLog implements DeliveryObserver {
   }
 
   delivery(e: DeliveryEvent): void {
-    if (this.mode === 'running') this.drop(this.buffer.push(encodeDelivery(e)));
+    // `accepted` is written as part of its change's line (src/log/wire.ts).
+    if (this.mode === 'running' && e.kind !== 'accepted') this.drop(this.buffer.push(encodeDelivery(e)));
   }
 
   private drop(n: number): void {

@@ -5,6 +5,8 @@
  * `delivered`, parking that is not just overflow) are kept one by one; the successful attempt and the
  * delivery are on the delivery's row (src/log/sql-store.ts shows them as its last steps).
  *
+ * A change also applies `accepted` to each of its customers (the host does not send those: wire.ts).
+ *
  * Where a delivery stands after each step:
  *   accepted → pending      sending → in_flight     attempted → (unchanged; attempts + 1, last result)
  *   parked → parked (why, due)                      delivered / dead / discarded / dropped → that
@@ -134,8 +136,23 @@ export function reduce(records: readonly LogRecord[]): LogBatch {
   const deliveries = new Map<string, DeliveryRow>();
   const steps: StepRow[] = [];
 
+  const step = (r: DeliveryRecord): void => {
+    const key = `${r.eventId}\u0000${r.customer}`;
+    let d = deliveries.get(key);
+    if (!d) {
+      d = newRow(r);
+      deliveries.set(key, d);
+    }
+    apply(d, r, steps);
+  };
+
   for (const r of records) {
     if (r.record === 'change') {
+      // A change stands for its customers' `accepted` too (the host leaves those out: wire.ts).
+      for (const customer of r.customers) {
+        const { eventId, packageId, label, at } = r;
+        step({ record: 'delivery', kind: 'accepted', at, customer, eventId, packageId, label });
+      }
       if (changes.has(r.eventId)) continue;
       changes.set(r.eventId, {
         eventId: r.eventId,
@@ -152,13 +169,7 @@ export function reduce(records: readonly LogRecord[]): LogBatch {
       });
       continue;
     }
-    const key = `${r.eventId}\u0000${r.customer}`;
-    let d = deliveries.get(key);
-    if (!d) {
-      d = newRow(r);
-      deliveries.set(key, d);
-    }
-    apply(d, r, steps);
+    step(r);
   }
   return { changes: [...changes.values()], deliveries: [...deliveries.values()], steps };
 }

@@ -10,7 +10,7 @@
  * (a crash may lose the last moments of a log, never corrupt it; commits do not wait for the disk) and a
  * busy timeout (another process holding the file, a backup, makes a write wait, then fail and be retried).
  *
- * A full log costs most (docs/BENCHMARKS.md, finding §0): event and package ids are random keys, so each
+ * A full log costs most (docs/BENCHMARKS.md, finding §0a): event and package ids are random keys, so each
  * batch touches pages all over three indexes, and deleting the oldest rows touches as many again. Two
  * things keep that bounded: a write that takes a table past `maxRows` deletes its oldest rows in the same
  * transaction (one commit writes each touched page once, where a separate prune wrote them all again), and a

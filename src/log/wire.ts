@@ -1,8 +1,12 @@
 /**
  * How delivery events cross from the delivery path to the log's worker thread: one line of tab-separated
- * fields per event, one string per batch (pure). A string is copied to the worker in one piece, where
- * objects would be cloned field by field on the main thread: the delivery path pays a template string per
- * event and nothing else.
+ * fields per event (pure). The host writes each line as UTF-8 into off-heap chunks handed over by transfer
+ * (src/log/chunks.ts), where objects would be cloned field by field on the main thread: the delivery path
+ * pays a template string per event and nothing else.
+ *
+ * A change line also stands for its customers' `accepted` steps: the pipeline reports a change and then
+ * hands it to each of those customers' lanes in the same call (src/pipeline.ts `handle`), so the host
+ * leaves `accepted` out and the writer derives it from the change (reduce.ts): one line less per delivery.
  *
  * Line shapes (`\N` = null; `\\`, `\t`, `\n`, `\r` escaped in free text):
  *   C  at eventId packageId type label occurredAt topic partition offset customers(,-joined) body

@@ -179,24 +179,28 @@ export function logStoreConformance(name: string, open: () => Promise<LogSubject
 
     it('a package: latest status and its timeline with each customer’s delivery state', async () => {
       const at = T0 + 10_000;
-      await store.write(
-        reduce([
-          change('evt_p1', 'PKG-T', 'Package Posted', ['customer-1', 'customer-3'], at),
-          ...delivered('evt_p1', 'PKG-T', 'customer-1', at),
-          ...delivered('evt_p1', 'PKG-T', 'customer-3', at),
-          change('evt_p2', 'PKG-T', 'In Transit', ['customer-1', 'customer-3'], at + 100),
-          ...delivered('evt_p2', 'PKG-T', 'customer-1', at + 100),
-          step('evt_p2', 'PKG-T', 'customer-3', at + 101, { kind: 'accepted' }),
-          step('evt_p2', 'PKG-T', 'customer-3', at + 102, { kind: 'sending', attempt: 1 }),
-          change('evt_p3', 'PKG-T', 'Out for Delivery', ['customer-1', 'customer-3'], at + 200),
-          step('evt_p3', 'PKG-T', 'customer-1', at + 201, { kind: 'accepted' }),
-          step('evt_p3', 'PKG-T', 'customer-1', at + 202, {
-            kind: 'parked',
-            why: 'breaker_open',
-            dueAt: at + 5000,
-          }),
-        ]),
+      const batch = reduce([
+        change('evt_p1', 'PKG-T', 'Package Posted', ['customer-1', 'customer-3'], at),
+        ...delivered('evt_p1', 'PKG-T', 'customer-1', at),
+        ...delivered('evt_p1', 'PKG-T', 'customer-3', at),
+        change('evt_p2', 'PKG-T', 'In Transit', ['customer-1', 'customer-3'], at + 100),
+        ...delivered('evt_p2', 'PKG-T', 'customer-1', at + 100),
+        step('evt_p2', 'PKG-T', 'customer-3', at + 101, { kind: 'accepted' }),
+        step('evt_p2', 'PKG-T', 'customer-3', at + 102, { kind: 'sending', attempt: 1 }),
+        change('evt_p3', 'PKG-T', 'Out for Delivery', ['customer-1', 'customer-3'], at + 200),
+        step('evt_p3', 'PKG-T', 'customer-1', at + 201, { kind: 'accepted' }),
+        step('evt_p3', 'PKG-T', 'customer-1', at + 202, {
+          kind: 'parked',
+          why: 'breaker_open',
+          dueAt: at + 5000,
+        }),
+      ]);
+      // customer-3's row of evt_p3 is not there (retention deletes by table; the log may drop records when
+      // its store is away): the view says so rather than guessing.
+      batch.deliveries = batch.deliveries.filter(
+        (d) => !(d.eventId === 'evt_p3' && d.customer === 'customer-3'),
       );
+      await store.write(batch);
       const p = await store.package('PKG-T', 10, null);
       expect(p!.latest).toMatchObject({ eventId: 'evt_p3', status: 'Out for Delivery' });
       expect(p!.timeline.map((t) => t.status)).toEqual(['Out for Delivery', 'In Transit', 'Package Posted']);

@@ -89,7 +89,7 @@ it('deliveries go on through a log store outage; drops are counted; the log resu
   await receiver.waitFor(() => receiver.delivered().length === 320, 20_000, 'deliveries during the outage');
   await eventually(() => log.status().health === 'down', 20_000, 'the log to notice');
   const dropped = await metric('integrator_delivery_log_dropped_total');
-  // 300 changes × (change + accepted + sending + attempted + delivered) could not all wait in 100 slots.
+  // 300 changes × (change + sending + attempted + delivered) could not all wait in 100 slots.
   expect(dropped).toBeGreaterThan(1000);
   expect(log.status().dropped).toBe(dropped);
   expect(await metric('integrator_delivery_log_up')).toBe(0);

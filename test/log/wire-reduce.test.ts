@@ -168,4 +168,20 @@ describe('reduce', () => {
       ['b', 'pending'],
     ]);
   });
+
+  it("a change alone makes its customers' deliveries pending, as their `accepted` would (the host sends none)", () => {
+    const alone = reduce([change('e1', 'p', 's', ['a', 'b'], at)]);
+    const withAccepted = reduce([
+      change('e1', 'p', 's', ['a', 'b'], at),
+      step('e1', 'p', 'a', at, { kind: 'accepted' }),
+      step('e1', 'p', 'b', at, { kind: 'accepted' }),
+    ]);
+    expect(alone.deliveries).toEqual(withAccepted.deliveries);
+    expect(alone.deliveries.map((d) => [d.customer, d.state, d.firstAt, d.packageId, d.status])).toEqual([
+      ['a', 'pending', at, 'p', 's'],
+      ['b', 'pending', at, 'p', 's'],
+    ]);
+    // Routed to nobody: no delivery.
+    expect(reduce([change('e2', 'p', 's', [], at)]).deliveries).toEqual([]);
+  });
 });
