@@ -4,7 +4,8 @@
  *   npx tsx bench/kafka-clients.ts [--records 30000] [--runs 3]
  *
  * One test broker, one topic of 6 partitions filled with Debezium-sized records (≈600 bytes, 997 keys);
- * 30,000 by default, as the mock broker drops the oldest records of a partition past 5 MB.
+ * 30,000 by default (the unpatched mock broker dropped the oldest records of a partition past 5 MB; ours
+ * keeps 64 MB: test/harness/librdkafka-mock.patch).
  * Each run: a fresh consumer group reads every record from the beginning, handing batches to a handler that
  * only resolves offsets (no auto-commit), as the integrator's source does; 4 partitions consumed
  * concurrently. Reported per client: records/s from the first record to the last (the group join is
