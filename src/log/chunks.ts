@@ -13,7 +13,7 @@
  *                                                                 └──(buffer over capacity)──▶ dropped
  */
 
-/** Bytes per chunk: ~150 deliveries with their bodies; a full-speed stream seals a few dozen a second. */
+/** Bytes per chunk: ~200 deliveries with their bodies; a full-speed stream seals a few dozen a second. */
 export const CHUNK_BYTES = 256 * 1024;
 
 export interface Chunk {

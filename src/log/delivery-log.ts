@@ -3,8 +3,7 @@
  * bounded buffer of off-heap chunks (src/log/chunks.ts, src/log/wire.ts) and return. Every FLUSH_MS the
  * chunks are handed to the writer thread (src/log/worker.ts), at most MAX_OUTSTANDING batches at a time.
  * When the store is slow or away, the worker stops acknowledging, the buffer fills, and the oldest records
- * are dropped and counted
- * (`integrator_delivery_log_dropped_total`): deliveries never wait for the log.
+ * are dropped and counted (`integrator_delivery_log_dropped_total`): deliveries never wait for the log.
  *
  *   created ──start()──▶ running ──close()──▶ closing ──▶ closed
  *
@@ -239,20 +238,17 @@ export class DeliveryLog implements DeliveryObserver {
       }
       this.batchSeq += 1;
       this.outstanding += 1;
-      const message: HostMessage = {
-        type: 'batch',
-        seq: this.batchSeq,
-        chunks: chunks.map(({ data, length }) => ({ data, length })),
-      };
-      this.worker.postMessage(
-        message,
+      const batch = chunks.map(({ data, length }) => ({ data, length }));
+      this.post(
+        { type: 'batch', seq: this.batchSeq, chunks: batch },
         chunks.map((c) => c.data),
       );
     }
   }
 
-  private post(m: HostMessage): void {
-    this.worker?.postMessage(m);
+  /** `transfer`: buffers handed over rather than copied (they are unusable here afterwards). */
+  private post(m: HostMessage, transfer: ArrayBuffer[] = []): void {
+    this.worker?.postMessage(m, transfer);
   }
 
   /** Writes what is buffered (within `deadlineMs`), then stops the worker. */

@@ -136,7 +136,7 @@ export function reduce(records: readonly LogRecord[]): LogBatch {
   const deliveries = new Map<string, DeliveryRow>();
   const steps: StepRow[] = [];
 
-  const step = (r: DeliveryRecord): void => {
+  const applyStep = (r: DeliveryRecord): void => {
     const key = `${r.eventId}\u0000${r.customer}`;
     let d = deliveries.get(key);
     if (!d) {
@@ -151,7 +151,7 @@ export function reduce(records: readonly LogRecord[]): LogBatch {
       // A change stands for its customers' `accepted` too (the host leaves those out: wire.ts).
       for (const customer of r.customers) {
         const { eventId, packageId, label, at } = r;
-        step({ record: 'delivery', kind: 'accepted', at, customer, eventId, packageId, label });
+        applyStep({ record: 'delivery', kind: 'accepted', at, customer, eventId, packageId, label });
       }
       if (changes.has(r.eventId)) continue;
       changes.set(r.eventId, {
@@ -169,7 +169,7 @@ export function reduce(records: readonly LogRecord[]): LogBatch {
       });
       continue;
     }
-    step(r);
+    applyStep(r);
   }
   return { changes: [...changes.values()], deliveries: [...deliveries.values()], steps };
 }
