@@ -11,7 +11,9 @@
  * - poison: every malformed record is kept with its reason, and never blocks its partition;
  * - limits shared by all integrators (README "Running several integrators"): never more than `concurrency`
  *   requests open at a customer, and never more than ratePerSecond × window + ratePerSecond requests in any
- *   window (the bucket's one second of burst), whichever processes sent them.
+ *   window (the bucket's one second of burst), whichever processes sent them;
+ * - the delivery log's reading of the core: every `accepted` comes right after the change that lists its
+ *   customer (the log writes the change's line for it, src/log/wire.ts).
  */
 import type { World } from './world.ts';
 import { tupleKey } from './world.ts';
@@ -86,6 +88,7 @@ export async function violations(world: World): Promise<string[]> {
     if (!kept.items.some((x) => x.partition === p.partition && x.offset === String(p.offset) && x.reason))
       out.push(`poison p${p.partition}@${p.offset} not recorded with its reason`);
   }
+  out.push(...world.acceptedApart.slice(0, 5));
   return out;
 }
 

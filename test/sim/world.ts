@@ -103,6 +103,8 @@ export class World {
   readonly excused = new Set<string>();
   readonly deadLettered = new Set<string>();
   readonly trace: string[] = [];
+  /** `accepted` steps not reported right after the change that lists their customer (the log relies on it). */
+  readonly acceptedApart: string[] = [];
   /** Offsets of poison records, per partition. */
   readonly poison: { partition: number; offset: number }[] = [];
   maxHeldOverCap = -Infinity;
@@ -114,6 +116,8 @@ export class World {
   private readonly configs: CustomerConfig[];
   private readonly pauseCalls = new Map<number, Promise<void>>();
   private readonly busyUntil = [0, 0];
+  /** Per process, the last change reported and which of its customers have been accepted since. */
+  private readonly lastChange: ({ eventId: string; left: Set<string> } | null)[] = [null, null];
 
   constructor(readonly schedule: Schedule) {
     this.random = rng(schedule.seed);
@@ -239,8 +243,14 @@ export class World {
       log: createLogger('silent'),
       metrics,
       observer: {
-        change: (e) => this.eventTuple.set(e.eventId, { pkg: e.packageId, step: stepOf(e.body) }),
-        delivery: (e) => this.observed(slot, consumer, e),
+        change: (e) => {
+          this.eventTuple.set(e.eventId, { pkg: e.packageId, step: stepOf(e.body) });
+          this.lastChange[slot] = { eventId: e.eventId, left: new Set(e.customers) };
+        },
+        delivery: (e) => {
+          this.checkAccepted(slot, e);
+          this.observed(slot, consumer, e);
+        },
       },
       random: rng(this.schedule.seed ^ (slot + 1) ^ this.clock.now()),
       holder: `process-${slot}@${this.clock.now()}`,
@@ -252,6 +262,18 @@ export class World {
     this.slots[slot] = proc;
     this.note(`start process ${slot}`);
     void proc.core.start();
+  }
+
+  /**
+   * The delivery log writes a change's line for its customers' `accepted` steps (src/log/wire.ts): each
+   * `accepted` must belong to the last change reported, once per customer it lists (other steps, e.g. a
+   * lane sending at once, may come between).
+   */
+  private checkAccepted(slot: 0 | 1, e: DeliveryEvent): void {
+    if (e.kind !== 'accepted') return;
+    const last = this.lastChange[slot];
+    if (last?.eventId === e.eventId && last.left.delete(e.customer)) return;
+    this.acceptedApart.push(`accepted apart from its change: process ${slot} ${e.customer} ${e.eventId}`);
   }
 
   private observed(slot: number, consumer: SimConsumer, e: DeliveryEvent): void {
