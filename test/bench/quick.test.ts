@@ -5,18 +5,23 @@
  * miss them); only generous sanity bounds are.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { TABLE_HEADER, parseTable } from '../../bench/table.ts';
 import type { Row, Verdict } from '../../bench/table.ts';
 import { ROOT } from '../harness/integrator.ts';
 
 const execFileAsync = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'bench-quick-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// A failed run keeps its directory: the table, the bench's progress log (stderr) and every integrator's
+// output (BENCH_INTEGRATOR_LOG), so a rare failure can be read afterwards instead of rerun.
+let keep = false;
+afterAll(() => {
+  if (!keep) rmSync(dir, { recursive: true, force: true });
+});
 
 interface Output {
   quick: boolean;
@@ -41,19 +46,32 @@ const FIGURES = [
 describe('bench --quick', () => {
   it('runs every figure end to end and prints a well-formed table with nothing lost', async () => {
     const json = join(dir, 'quick.json');
+    let progress = '';
+    onTestFailed(() => {
+      keep = true;
+      console.error(`bench --quick: its output is kept in ${dir}\n${progress.slice(-12_000)}`);
+    });
     let stdout: string;
     try {
-      ({ stdout } = await execFileAsync(
+      let stderr: string;
+      ({ stdout, stderr } = await execFileAsync(
         process.execPath,
         ['--import', 'tsx', join(ROOT, 'bench/main.ts'), '--quick', '--json', json],
-        { cwd: ROOT, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
+        {
+          cwd: ROOT,
+          timeout: 600_000,
+          maxBuffer: 16 * 1024 * 1024,
+          env: { ...process.env, BENCH_INTEGRATOR_LOG: join(dir, 'integrators.log') },
+        },
       ));
+      progress = stderr;
+      writeFileSync(join(dir, 'table.md'), stdout);
+      writeFileSync(join(dir, 'progress.log'), stderr);
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(
-        `bench --quick failed: ${e.message}\n${e.stdout ?? ''}\n${(e.stderr ?? '').slice(-6000)}`,
-        { cause: err },
-      );
+      progress = e.stderr ?? '';
+      writeFileSync(join(dir, 'progress.log'), progress);
+      throw new Error(`bench --quick failed: ${e.message}\n${e.stdout ?? ''}`, { cause: err });
     }
     const cells = parseTable(stdout);
     expect(cells[0]).toEqual(TABLE_HEADER);
