@@ -97,8 +97,15 @@ export function createCore(deps: CoreDeps): Core {
     log,
     clock,
     intervalMs: config.commitIntervalMs,
+    assignmentsSeen: () => p.assignmentsSeen,
+    onRebalanceRefusal: (asOf) => rebalancing(asOf),
   });
   const sessionMs = config.kafka.sessionTimeoutMs;
+  const rebalancing = (asOf?: number): void => {
+    // Commit what is settled while the generation is still ours (a real broker accepts commits while the
+    // group prepares to rebalance): less for the next owner to read again.
+    if (p.onRebalancing(Math.max(30_000, sessionMs * 2), asOf)) void committer.commitNow();
+  };
 
   return {
     lanes,
@@ -114,11 +121,7 @@ export function createCore(deps: CoreDeps): Core {
           log.fatal({ err }, 'the Kafka consumer stopped for good');
           deps.onFatal?.(err);
         },
-        onRebalancing: () => {
-          // Commit what is settled while the generation is still ours (a real broker accepts commits while
-          // the group prepares to rebalance): less for the next owner to read again.
-          if (p.onRebalancing(Math.max(30_000, sessionMs * 2))) void committer.commitNow();
-        },
+        onRebalancing: () => rebalancing(),
       });
     },
     async stop() {

@@ -95,16 +95,26 @@ export class Pipeline {
     return p;
   }
 
+  /** How many assignments have been handled: a rebalance signal tells which it was raised after. */
+  get assignmentsSeen(): number {
+    return this.assignments;
+  }
+
   /**
    * A rebalance started: lanes send nothing new until the assignment says what is still ours. Returns
    * true for the first signal of this rebalance.
+   *
+   * `asOf`: the assignments seen when the evidence arose (a commit refused for a rebalance answers after it
+   * was sent). If an assignment has been handled since, that rebalance has ended: the signal is ignored
+   * (holding on it would stop sending until `maxHoldMs`, with no assignment coming to release it).
+   * Repeated signals never extend a hold past `maxHoldMs` after its first.
    */
-  onRebalancing(maxHoldMs: number): boolean {
+  onRebalancing(maxHoldMs: number, asOf: number = this.assignments): boolean {
+    if (asOf !== this.assignments) return false;
     const first = this.holdTimer === null;
     for (const l of this.lanes) l.hold();
-    this.holdTimer?.cancel();
     // Never hold forever: if no assignment comes (the consumer crashed and restarts), go on.
-    this.holdTimer = this.clock.after(maxHoldMs, () => this.releaseHold());
+    if (first) this.holdTimer = this.clock.after(maxHoldMs, () => this.releaseHold());
     return first;
   }
 

@@ -2,8 +2,13 @@
  * The commit loop: every `intervalMs`, the settled prefix of every partition goes to the source as its
  * committed offset (never past an unsettled record). Commits run one at a time; a failed one is retried at
  * the next tick (a rebalance refuses them; the next owner reads again what was not committed).
+ *
+ * A commit refused for a rebalance is told to `onRebalanceRefusal` with the number of assignments the
+ * pipeline had handled when the commit was sent: the answer may arrive after the assignment that ended
+ * that rebalance, and only the pipeline can tell.
  */
 import type { Clock, Timer } from '../clock.ts';
+import { RebalanceRefusal } from '../intake/source.ts';
 import type { Source } from '../intake/source.ts';
 import type { Logger } from '../report/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
@@ -21,6 +26,9 @@ export class Committer {
       log: Logger;
       clock: Clock;
       intervalMs: number;
+      /** How many assignments the pipeline has handled so far. */
+      assignmentsSeen?: () => number;
+      onRebalanceRefusal?: (assignmentsSeenAtSend: number) => void;
     },
   ) {}
 
@@ -58,6 +66,7 @@ export class Committer {
       metrics.uncommitted.remove(JSON.parse(gone) as { topic: string; partition: string });
     this.gauged = reported;
     if (pending.length === 0) return;
+    const seenAtSend = this.deps.assignmentsSeen?.() ?? 0;
     try {
       await source.commit(
         pending.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset.toString() })),
@@ -67,6 +76,7 @@ export class Committer {
     } catch (err) {
       metrics.commits.inc({ result: 'error' });
       log.warn({ err: (err as Error).message }, 'offset commit failed; will retry');
+      if (err instanceof RebalanceRefusal) this.deps.onRebalanceRefusal?.(seenAtSend);
     }
   }
 }

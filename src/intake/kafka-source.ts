@@ -20,6 +20,7 @@
  */
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Logger } from '../report/logger.ts';
+import { RebalanceRefusal } from './source.ts';
 import type { Source, SourceHandlers, SourceRecord, TopicPartition } from './source.ts';
 import type { KafkaSecurity } from '../config/security.ts';
 
@@ -303,10 +304,11 @@ export function createKafkaSource(opts: KafkaSourceOptions): Source {
       try {
         await ack.answer;
       } catch (err) {
-        // The broker says a rebalance is under way before the revoke callback does: tell the pipeline now,
-        // so that less work is sent that the next owner of a partition would send again.
+        // The broker may say a rebalance is under way before the revoke callback does; the committer
+        // tells the pipeline, which knows whether an assignment has ended that rebalance since.
         const code = (err as { code?: unknown }).code;
-        if (code === REBALANCE_IN_PROGRESS || code === ILLEGAL_GENERATION) handlers?.onRebalancing?.();
+        if (code === REBALANCE_IN_PROGRESS || code === ILLEGAL_GENERATION)
+          throw new RebalanceRefusal((err as Error).message, { cause: err });
         throw err;
       }
     },

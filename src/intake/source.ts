@@ -57,6 +57,15 @@ export interface SourceHandlers {
   onFatal?(err: Error): void;
 }
 
+/**
+ * A commit the broker refused because the group is rebalancing or the member's generation has ended. It
+ * tells of a rebalance that is under way, or that has already ended if an assignment arrived since the
+ * commit was sent (the answer travels behind it).
+ */
+export class RebalanceRefusal extends Error {
+  override readonly name = 'RebalanceRefusal';
+}
+
 export interface Source {
   start(handlers: SourceHandlers): Promise<void>;
   commit(offsets: (TopicPartition & { offset: string })[]): Promise<void>;

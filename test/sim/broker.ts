@@ -4,10 +4,12 @@
  * - a rebalance bumps the generation and reassigns partitions round-robin; each member hears of it after
  *   its own delay, and until then keeps fetching what it had (a stale owner — real brokers let a member
  *   whose session is over go on fetching); commits from an old generation or for a partition the member no
- *   longer owns are refused, as a real coordinator refuses them;
+ *   longer owns are refused, as a real coordinator refuses them; the coordinator's answer reaches the
+ *   member after a delay, so a refusal for a rebalance may arrive after the assignment that ended it;
  * - a member that crashes leaves the group only after the session timeout (nobody told the broker).
  */
 import type { Clock } from '../../src/clock.ts';
+import { RebalanceRefusal } from '../../src/intake/source.ts';
 import type {
   BatchContext,
   Source,
@@ -95,7 +97,7 @@ export class SimBroker {
   }
 
   commit(m: SimConsumer, generation: number, offsets: (TopicPartition & { offset: string })[]): void {
-    if (generation !== this.generation) throw new Error('ILLEGAL_GENERATION');
+    if (generation !== this.generation) throw new RebalanceRefusal('ILLEGAL_GENERATION');
     const mine = this.assignment.get(m) ?? [];
     for (const o of offsets)
       if (!mine.includes(o.partition)) throw new Error('NOT_COORDINATOR_FOR_PARTITION');
@@ -133,6 +135,7 @@ export class SimConsumer implements Source {
   private readonly fetchers = new Map<number, Fetcher>();
   private stopped = false;
   private paused = false;
+  private applying = 0;
 
   constructor(
     private readonly broker: SimBroker,
@@ -156,7 +159,24 @@ export class SimConsumer implements Source {
     this.clock.after(delay, () => void this.apply(generation, partitions));
   }
 
+  /**
+   * In the group's current generation with its assignment handled: no rebalance is under way for this
+   * member, so nothing should hold its lanes.
+   */
+  get settledInGroup(): boolean {
+    return !this.stopped && this.generation > 0 && !this.stale && this.applying === 0;
+  }
+
   private async apply(generation: number, partitions: number[]): Promise<void> {
+    this.applying += 1;
+    try {
+      await this.applyNow(generation, partitions);
+    } finally {
+      this.applying -= 1;
+    }
+  }
+
+  private async applyNow(generation: number, partitions: number[]): Promise<void> {
     if (this.stopped || generation !== this.broker.generation || !this.handlers) return;
     this.handlers.onRebalancing?.();
     const revoked = this.assigned.filter((p) => !partitions.includes(p));
@@ -219,9 +239,17 @@ export class SimConsumer implements Source {
     this.clock.after(resolved >= 0 ? 1 : 20, () => this.fetch(f));
   }
 
+  /** The coordinator decides when the commit arrives; its answer comes back after up to a notice delay. */
   async commit(offsets: (TopicPartition & { offset: string })[]): Promise<void> {
     if (this.stopped) throw new Error('consumer stopped');
-    this.broker.commit(this, this.generation, offsets);
+    let refused: unknown = null;
+    try {
+      this.broker.commit(this, this.generation, offsets);
+    } catch (err) {
+      refused = err;
+    }
+    await new Promise<void>((r) => this.clock.after(this.opts.noticeMs(), r));
+    if (refused) throw refused;
   }
 
   async rewind(tp: TopicPartition): Promise<void> {

@@ -13,7 +13,9 @@
  *   requests open at a customer, and never more than ratePerSecond × window + ratePerSecond requests in any
  *   window (the bucket's one second of burst), whichever processes sent them;
  * - the delivery log's reading of the core: every `accepted` comes right after the change that lists its
- *   customer (the log writes the change's line for it, src/log/wire.ts).
+ *   customer (the log writes the change's line for it, src/log/wire.ts);
+ * - a rebalance hold ends with its rebalance: no lane stays held once its process has handled the group's
+ *   current assignment (a late signal would stop its sending for the hold's whole time limit).
  */
 import type { World } from './world.ts';
 import { tupleKey } from './world.ts';
@@ -72,6 +74,7 @@ export async function violations(world: World): Promise<string[]> {
   }
 
   if (world.maxHeldOverCap > 0) out.push(`memory: a lane held ${world.maxHeldOverCap} more than its bound`);
+  for (const h of world.holdsOutlived) out.push(`hold outlived its rebalance: ${h}`);
 
   world.schedule.customers.forEach((c, i) => {
     const sim = world.customers[i]!;

@@ -75,6 +75,8 @@ export interface Schedule {
 
 export const SESSION_MS = 1000;
 const QUIET_LIMIT_MS = 180_000;
+/** How long a lane may stay held after its process handled the group's current assignment. */
+const HOLD_OUTLIVED_MS = 1000;
 
 /** The identity of one expected delivery. */
 export const tupleKey = (customer: string, pkg: string, step: number) => `${customer}|${pkg}|${step}`;
@@ -108,6 +110,9 @@ export class World {
   /** Offsets of poison records, per partition. */
   readonly poison: { partition: number; offset: number }[] = [];
   maxHeldOverCap = -Infinity;
+  /** Lanes left held after their process's rebalance had ended (its assignment handled), and for how long. */
+  readonly holdsOutlived: string[] = [];
+  private readonly heldSince: (number | null)[] = [null, null];
   private readonly random: () => number;
   private readonly slots: (Process | null)[] = [null, null];
   private readonly processes: { metrics: ReturnType<typeof createMetrics> }[] = [];
@@ -343,6 +348,33 @@ export class World {
 
   // ── running ──
 
+  /** One step of the schedule: the memory bound and the rebalance holds. */
+  private watch(): boolean {
+    this.maxHeldOverCap = Math.max(this.maxHeldOverCap, this.heldOverCap());
+    this.watchHolds();
+    return true;
+  }
+
+  /**
+   * A lane holds only while a rebalance is under way for its process: once the process has handled the
+   * group's current assignment, a hold must end (a late signal of a rebalance already over would stop
+   * sending until the hold's time limit, 30 s or more).
+   */
+  private watchHolds(): void {
+    for (const p of this.slots) {
+      if (!p?.alive) continue;
+      const held = p.consumer.settledInGroup && p.core.lanes.some((l) => l.snapshot().mode === 'held');
+      const since = this.heldSince[p.slot];
+      if (!held) this.heldSince[p.slot] = null;
+      else if (since === null) this.heldSince[p.slot] = this.clock.now();
+      else if (this.clock.now() - since > HOLD_OUTLIVED_MS && this.holdsOutlived.length < 5) {
+        this.holdsOutlived.push(`process ${p.slot}: lanes held since ${since - 1_800_000_000_000}`);
+        this.note(`[${p.slot}] lanes still held ${this.clock.now() - since} ms after the rebalance ended`);
+        this.heldSince[p.slot] = null;
+      }
+    }
+  }
+
   heldOverCap(): number {
     let worst = -Infinity;
     for (const p of this.slots) {
@@ -412,10 +444,7 @@ export class World {
       ...s.faults.map((f) => f.at + ('forMs' in f ? f.forMs : 0)),
     );
     // The schedule, step by step, watching the memory bound.
-    await this.clock.run(start + lastScheduled, () => {
-      this.maxHeldOverCap = Math.max(this.maxHeldOverCap, this.heldOverCap());
-      return true;
-    });
+    await this.clock.run(start + lastScheduled, () => this.watch());
     // Then quiet: faults are over, customers are healthy; one process runs until all is settled.
     this.note('QUIET: faults over, customers healthy');
     for (const c of this.customers)
@@ -425,10 +454,7 @@ export class World {
     const quietEnd = this.clock.now() + QUIET_LIMIT_MS;
     while (this.clock.now() < quietEnd && !this.settled()) {
       if (!this.slots.some((p) => p?.alive)) this.startProcess(0);
-      await this.clock.run(this.clock.now() + 1000, () => {
-        this.maxHeldOverCap = Math.max(this.maxHeldOverCap, this.heldOverCap());
-        return true;
-      });
+      await this.clock.run(this.clock.now() + 1000, () => this.watch());
     }
     for (const p of this.slots) {
       if (!p?.alive) continue;
