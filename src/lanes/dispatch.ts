@@ -8,7 +8,9 @@
  *     (a memory head moved while out lives in the store once its move landed)
  *
  * This part owns the requests out. A store write that fails is retried (`store-link.ts`): the delivery
- * stays held meanwhile, never dropped.
+ * stays held meanwhile, never dropped. A request whose shard is given up keeps its slot until it ends:
+ * never more than `concurrency` requests open, even when the shard comes back and the same delivery goes
+ * out again.
  */
 import type { Clock } from '../clock.ts';
 import type { CustomerConfig } from '../config/customers.ts';
@@ -57,8 +59,14 @@ export interface DispatchDeps {
 }
 
 export class Dispatcher {
-  /** Requests out, oldest first (a Map keeps insertion order). */
+  /** Requests out for work this lane holds, by delivery id, oldest first (a Map keeps insertion order). */
   readonly outs = new Map<string, Out>();
+  /**
+   * Requests still out for work of a shard given up: no longer this lane's work, but each still holds a
+   * connection at the customer and one of its `concurrency` slots until it ends. The next owner — this lane
+   * again, after a fence and a takeover — may send the same delivery meanwhile, so these are kept apart.
+   */
+  private readonly gone = new Set<Out>();
   /** Cuts every request out (shutdown deadline, a lost lease); replaced after each cut. */
   private cut = new AbortController();
   private preferStore = false;
@@ -66,7 +74,7 @@ export class Dispatcher {
   constructor(private readonly x: DispatchDeps) {}
 
   get inflight(): number {
-    return this.outs.size;
+    return this.outs.size + this.gone.size;
   }
 
   /** Age of the oldest request out (a lower bound on the customer's latency right now). */
@@ -129,11 +137,17 @@ export class Dispatcher {
 
   /** The shard went away: answers of its requests change nothing here. */
   dropShard(shard: string): void {
-    for (const o of this.outs.values()) if (o.d.shard === shard) o.dropped = true;
+    for (const [id, o] of this.outs) {
+      if (o.d.shard !== shard) continue;
+      o.dropped = true;
+      this.outs.delete(id);
+      this.gone.add(o);
+    }
   }
 
   private answered(out: Out, res: AttemptResult): void {
-    this.outs.delete(out.d.deliveryId);
+    if (out.dropped) this.gone.delete(out);
+    else this.outs.delete(out.d.deliveryId);
     const key = packageKey(out.d);
     if (out.from === 'memory' && !out.dropped) this.x.homes.settlingStarts(key);
     if (this.inflight === 0) this.x.idle();
@@ -141,8 +155,9 @@ export class Dispatcher {
       // Cut (shutdown deadline, a lost lease): not an attempt. It goes back where it now lives — in the
       // store, a head moved there while out is this lane's claimed head: ready again, never stranded.
       const back = (toStore: boolean) => {
-        this.x.homes.settlingEnds(key);
+        // A dropped request's package may be this lane's again, under a new owner: leave its state alone.
         if (out.dropped) return;
+        this.x.homes.settlingEnds(key);
         if (toStore) this.x.parked.putBack(out.d);
         else this.putBack(out);
       };
@@ -165,7 +180,7 @@ export class Dispatcher {
       detail: outcome.detail,
     });
     this.pump(); // the slot is free before the store hears the outcome
-    if (out.dropped) return this.x.homes.settlingEnds(key);
+    if (out.dropped) return; // its shard's settling marks went with the shard (`Homes.drop`)
     if (outcome.decision === 'delivered') {
       const now = this.x.clock.now();
       const e2e = d.commitTsMs === null ? null : Math.max(0, now - d.commitTsMs);
