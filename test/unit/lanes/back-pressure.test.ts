@@ -4,56 +4,12 @@
  * saturation wakes it at once. The real lane, memory store and a sender answered by hand, on virtual time.
  */
 import { describe, expect, it } from 'vitest';
-import { Lane } from '../../../src/lanes/lane.ts';
-import type { CustomerConfig } from '../../../src/config/customers.ts';
-import type { Sender, SendRequest } from '../../../src/delivery/http-sender.ts';
-import type { AttemptReport } from '../../../src/delivery/outcome.ts';
-import { MemoryRetryStore } from '../../../src/store/memory.ts';
-import { createMetrics } from '../../../src/observe/metrics.ts';
-import { createLogger } from '../../../src/report/logger.ts';
-import { SimClock } from '../../sim/clock.ts';
+import { customer, handLane } from './hand-lane.ts';
 
 const SHARD = 'status:0';
 
-function customer(concurrency: number, maxInMemory: number): CustomerConfig {
-  return {
-    id: 'c1',
-    url: 'http://customer.invalid/hook',
-    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-    match: '*',
-    concurrency,
-    ratePerSecond: null,
-    timeoutMs: 60_000,
-    maxInMemory,
-    retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
-    breaker: { errorThresholdPercentage: 50, volumeThreshold: 100, windowMs: 10_000, resetTimeoutMs: 1000 },
-  };
-}
-
-/** Requests wait until the test answers them, oldest first. */
-class HandSender implements Sender {
-  readonly waiting: { req: SendRequest; answer: (r: AttemptReport) => void }[] = [];
-  send(req: SendRequest): Promise<AttemptReport> {
-    return new Promise((answer) => this.waiting.push({ req, answer }));
-  }
-  ok(): void {
-    this.waiting.shift()!.answer({ kind: 'response', status: 204 });
-  }
-  async close(): Promise<void> {}
-}
-
 async function world(concurrency: number, maxInMemory: number) {
-  const clock = new SimClock();
-  const sender = new HandSender();
-  const lane = new Lane({
-    customer: customer(concurrency, maxInMemory),
-    sender,
-    store: new MemoryRetryStore(),
-    metrics: createMetrics({ defaultMetrics: false }),
-    log: createLogger('silent'),
-    clock,
-    random: () => 0.5,
-  });
+  const { clock, sender, lane } = handLane(customer(concurrency, maxInMemory));
   await lane.assign(SHARD, 1);
   await clock.run(clock.now() + 100); // the shared limits' lease
   const settled: string[] = [];

@@ -7,67 +7,14 @@
  * The real lane, memory store and a sender answered by hand, on virtual time.
  */
 import { describe, expect, it } from 'vitest';
-import { Lane } from '../../../src/lanes/lane.ts';
-import type { CustomerConfig } from '../../../src/config/customers.ts';
-import type { Sender, SendRequest } from '../../../src/delivery/http-sender.ts';
-import type { AttemptReport } from '../../../src/delivery/outcome.ts';
-import { MemoryRetryStore } from '../../../src/store/memory.ts';
-import { createMetrics } from '../../../src/observe/metrics.ts';
-import { createLogger } from '../../../src/report/logger.ts';
-import { SimClock } from '../../sim/clock.ts';
+import { customer, handLane } from './hand-lane.ts';
 
 const SHARD = 'status:0';
 const CONCURRENCY = 2;
 
-const customer: CustomerConfig = {
-  id: 'c1',
-  url: 'http://customer.invalid/hook',
-  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-  match: '*',
-  concurrency: CONCURRENCY,
-  ratePerSecond: null,
-  timeoutMs: 60_000,
-  maxInMemory: 8,
-  retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
-  breaker: { errorThresholdPercentage: 50, volumeThreshold: 100, windowMs: 10_000, resetTimeoutMs: 1000 },
-};
-
-/** Requests wait until the test answers them; `open` is what the customer has open right now. */
-class HandSender implements Sender {
-  readonly waiting: { req: SendRequest; answer: (r: AttemptReport) => void }[] = [];
-  maxOpen = 0;
-  send(req: SendRequest): Promise<AttemptReport> {
-    return new Promise((answer) => {
-      this.waiting.push({ req, answer });
-      this.maxOpen = Math.max(this.maxOpen, this.waiting.length);
-    });
-  }
-  /** Answers the oldest request open (of delivery `id`, if given). */
-  ok(id?: string): string {
-    const i = id === undefined ? 0 : this.waiting.findIndex((w) => w.req.id === id);
-    const [w] = this.waiting.splice(i, 1);
-    w!.answer({ kind: 'response', status: 204 });
-    return w!.req.id;
-  }
-  get open(): string[] {
-    return this.waiting.map((w) => w.req.id);
-  }
-  async close(): Promise<void> {}
-}
-
 describe('requests of a shard given up', () => {
   it('keep their slots until they end, and the same delivery sent again is a request of its own', async () => {
-    const clock = new SimClock();
-    const sender = new HandSender();
-    const lane = new Lane({
-      customer,
-      sender,
-      store: new MemoryRetryStore(),
-      metrics: createMetrics({ defaultMetrics: false }),
-      log: createLogger('silent'),
-      clock,
-      random: () => 0.5,
-    });
+    const { clock, sender, lane } = handLane(customer(CONCURRENCY, 8));
     const settled: string[] = [];
     const accept = (evt: string, pkg: string) =>
       lane.accept({
