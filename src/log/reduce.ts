@@ -149,10 +149,9 @@ export function reduce(records: readonly LogRecord[]): LogBatch {
   for (const r of records) {
     if (r.record === 'change') {
       // A change stands for its customers' `accepted` too (the host leaves those out: wire.ts).
-      for (const customer of r.customers) {
-        const { eventId, packageId, label, at } = r;
+      const { eventId, packageId, label, at } = r;
+      for (const customer of r.customers)
         applyStep({ record: 'delivery', kind: 'accepted', at, customer, eventId, packageId, label });
-      }
       if (changes.has(r.eventId)) continue;
       changes.set(r.eventId, {
         eventId: r.eventId,

@@ -348,10 +348,23 @@ export class World {
 
   // ── running ──
 
-  /** One step of the schedule: the memory bound and the rebalance holds. */
+  /** One step of the schedule, one snapshot per lane: the memory bound and the rebalance holds. */
   private watch(): boolean {
-    this.maxHeldOverCap = Math.max(this.maxHeldOverCap, this.heldOverCap());
-    this.watchHolds();
+    for (const p of this.slots) {
+      if (!p?.alive) continue;
+      let held = false;
+      for (const lane of p.core.lanes) {
+        const snap = lane.snapshot();
+        if (snap.shared.lease === 'lost') this.count('steps with a lease lost');
+        // The bound the README states: twice maxInMemory, plus the claims of two rounds of concurrency that
+        // may land after intake filled the lane, plus one record per partition in hand.
+        const { maxInMemory, concurrency } = snap.limits;
+        const bound = 2 * maxInMemory + 2 * concurrency + this.schedule.partitions;
+        this.maxHeldOverCap = Math.max(this.maxHeldOverCap, lane.held - bound);
+        held ||= snap.mode === 'held';
+      }
+      this.watchHold(p, held && p.consumer.settledInGroup);
+    }
     return true;
   }
 
@@ -360,35 +373,15 @@ export class World {
    * group's current assignment, a hold must end (a late signal of a rebalance already over would stop
    * sending until the hold's time limit, 30 s or more).
    */
-  private watchHolds(): void {
-    for (const p of this.slots) {
-      if (!p?.alive) continue;
-      const held = p.consumer.settledInGroup && p.core.lanes.some((l) => l.snapshot().mode === 'held');
-      const since = this.heldSince[p.slot];
-      if (!held) this.heldSince[p.slot] = null;
-      else if (since === null) this.heldSince[p.slot] = this.clock.now();
-      else if (this.clock.now() - since > HOLD_OUTLIVED_MS && this.holdsOutlived.length < 5) {
-        this.holdsOutlived.push(`process ${p.slot}: lanes held since ${since - 1_800_000_000_000}`);
-        this.note(`[${p.slot}] lanes still held ${this.clock.now() - since} ms after the rebalance ended`);
-        this.heldSince[p.slot] = null;
-      }
+  private watchHold(p: Process, heldAfterRebalance: boolean): void {
+    const since = this.heldSince[p.slot];
+    if (!heldAfterRebalance) this.heldSince[p.slot] = null;
+    else if (since === null) this.heldSince[p.slot] = this.clock.now();
+    else if (this.clock.now() - since > HOLD_OUTLIVED_MS && this.holdsOutlived.length < 5) {
+      this.holdsOutlived.push(`process ${p.slot}: lanes held since ${since - 1_800_000_000_000}`);
+      this.note(`[${p.slot}] lanes still held ${this.clock.now() - since} ms after the rebalance ended`);
+      this.heldSince[p.slot] = null;
     }
-  }
-
-  heldOverCap(): number {
-    let worst = -Infinity;
-    for (const p of this.slots) {
-      if (!p?.alive) continue;
-      for (const lane of p.core.lanes) {
-        // The bound the README states: twice maxInMemory, plus the claims of two rounds of concurrency that
-        // may land after intake filled the lane, plus one record per partition in hand.
-        const snap = lane.snapshot();
-        const { maxInMemory, concurrency } = snap.limits;
-        if (snap.shared.lease === 'lost') this.count('steps with a lease lost');
-        worst = Math.max(worst, lane.held - (2 * maxInMemory + 2 * concurrency + this.schedule.partitions));
-      }
-    }
-    return worst;
   }
 
   async run(): Promise<void> {
