@@ -25,20 +25,35 @@ export function parseExact(text: string): Json {
 // native parser, several times faster.
 const LONG = 16;
 
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
 /**
- * How many runs of 16 or more digits `text` holds. A loop over the characters: the regex /\d{16}/ restarts
- * at every digit of every shorter run (a 13-digit `ts_ms` costs it 13 tries), and on a 600-byte change
- * event it took a fifth of the decoder's time, where this scan takes a few percent.
+ * How many runs of 16 or more digits `text` holds. The regex /\d{16}/ restarts at every digit of every
+ * shorter run (a 13-digit `ts_ms` costs it 13 tries) and took a fifth of the decoder's time on a 600-byte
+ * change event. This scan skips instead: a run of 16 starting at or after `i` must cover `i + 15`, so when
+ * that character is not a digit the run can only start after it; when it is, the digits before it are
+ * checked back to the first non-digit, which the next try starts after. Most characters are never read.
  */
 export function longDigitRuns(text: string): number {
   let runs = 0;
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      run += 1;
-      if (run === LONG) runs += 1;
-    } else run = 0;
+  let i = 0; // the earliest position a run may still start at
+  while (i + LONG <= text.length) {
+    const last = i + LONG - 1;
+    if (!isDigit(text.charCodeAt(last))) {
+      i = last + 1;
+      continue;
+    }
+    let q = last - 1;
+    while (q >= i && isDigit(text.charCodeAt(q))) q -= 1;
+    if (q >= i) {
+      i = q + 1; // a non-digit inside the window: a run starts after it
+      continue;
+    }
+    // i … last are all digits: one run; it ends at the next non-digit.
+    runs += 1;
+    let end = last + 1;
+    while (end < text.length && isDigit(text.charCodeAt(end))) end += 1;
+    i = end + 1;
   }
   return runs;
 }
