@@ -21,7 +21,7 @@ import { killOnExit } from './binaries.ts';
  * grow up to several times what was live after the last full collection before it collects again; 1.5
  * times keeps ~90 MB less resident with a stuck customer, for no CPU the bench can see (README "Cost").
  */
-export const INTEGRATOR_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
+export const INTEGRATOR_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=100'];
 
 /**
  * The environment it runs with everywhere, unless set otherwise: glibc's malloc gives every thread that
