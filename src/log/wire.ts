@@ -58,9 +58,11 @@ export function encodeDelivery(e: DeliveryEvent): string {
   }
 }
 
-/** Lines back into records; a line that does not parse is skipped and counted. */
-export function decode(text: string): { records: LogRecord[]; bad: number } {
-  const records: LogRecord[] = [];
+/**
+ * Lines back into records, appended to `records`; a line that does not parse is skipped and counted. A
+ * chunk holds whole lines (src/log/chunks.ts), so each is decoded on its own, never joined to the others.
+ */
+export function decode(text: string, records: LogRecord[] = []): { records: LogRecord[]; bad: number } {
   let bad = 0;
   for (const line of text.split('\n')) {
     if (line === '') continue;

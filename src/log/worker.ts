@@ -20,6 +20,7 @@ import type { DeliveryLogStore } from './port.ts';
 import { BadCursorError } from './port.ts';
 import { reduce } from './reduce.ts';
 import { decode } from './wire.ts';
+import type { LogRecord } from './wire.ts';
 import { openEmbeddedLog } from './sqlite.ts';
 import { openPostgresLog } from './postgres.ts';
 import type { HostMessage, WorkerMessage, WorkerSettings } from './protocol.ts';
@@ -43,7 +44,8 @@ const HOLD_TEXT = 2_000_000;
 const port = parentPort!;
 let mode: Mode = 'opening';
 let store: DeliveryLogStore | null = null;
-const queue: { seq: number; text: string; at: number }[] = [];
+/** A batch: its chunks' text (each holds whole lines), their total length, when it arrived. */
+const queue: { seq: number; texts: string[]; length: number; at: number }[] = [];
 let writing = false;
 let holding: NodeJS.Timeout | null = null;
 let pruning = false;
@@ -119,7 +121,7 @@ function shouldHold(): boolean {
   if (mode !== 'up' || queue.length >= MAX_OUTSTANDING / 2) return false;
   const age = Date.now() - queue[0]!.at;
   let text = 0;
-  for (const b of queue) text += b.text.length;
+  for (const b of queue) text += b.length;
   if (age >= HOLD_MS || text >= HOLD_TEXT) return false;
   holding ??= setTimeout(() => {
     holding = null;
@@ -137,7 +139,9 @@ async function drain(): Promise<void> {
     while (queue.length > 0 && mode !== 'closed') {
       // Batches that queued up while the last write ran go in together: one transaction, fewer statements.
       const batches = queue.slice(0, MERGE);
-      const { records, bad } = decode(batches.map((b) => b.text).join(''));
+      const records: LogRecord[] = [];
+      let bad = 0;
+      for (const b of batches) for (const t of b.texts) bad += decode(t, records).bad;
       try {
         await store.write(reduce(records));
         queue.splice(0, batches.length);
@@ -236,11 +240,12 @@ async function close(): Promise<void> {
 port.on('message', (m: HostMessage) => {
   switch (m.type) {
     case 'batch':
-      queue.push({
-        seq: m.seq,
-        text: m.chunks.map((c) => utf8.decode(new Uint8Array(c.data, 0, c.length))).join(''),
-        at: Date.now(),
-      });
+      {
+        const texts = m.chunks.map((c) => utf8.decode(new Uint8Array(c.data, 0, c.length)));
+        let length = 0;
+        for (const t of texts) length += t.length;
+        queue.push({ seq: m.seq, texts, length, at: Date.now() });
+      }
       void drain();
       break;
     case 'query':
