@@ -43,6 +43,13 @@ const BUSY_TIMEOUT_MS = 5000;
 /** SQLite's page cache, in KiB (its default is 2 MB): holds the indexes of 100,000 rows per table. */
 const CACHE_KIB = 16 * 1024;
 const TABLES = LOG_TABLES.map((t) => t.table);
+/** A log kept across restarts (DELIVERY_LOG_DIR): a crash may lose its last moments, never corrupt it. */
+const KEPT_PRAGMAS = 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;';
+/**
+ * A log that dies with the process (the default): nothing to keep across a crash, so no write-ahead log to
+ * copy every page through and check-point, and no syncs; the rollback journal stays in memory.
+ */
+const EPHEMERAL_PRAGMAS = 'PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;';
 /** Rows one write deletes per table, at most (a write holds ~8 batches: up to 8,000 deliveries). */
 const TRIM_MAX = 20_000;
 /**
@@ -173,7 +180,7 @@ export async function openEmbeddedLog(
   try {
     db = new DatabaseSync(join(path, SQLITE_FILE), { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
     try {
-      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -${CACHE_KIB};`);
+      db.exec(`${ephemeral ? EPHEMERAL_PRAGMAS : KEPT_PRAGMAS} PRAGMA cache_size = -${CACHE_KIB};`);
     } catch (err) {
       db.close();
       throw err;

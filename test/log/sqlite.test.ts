@@ -52,6 +52,36 @@ logStoreConformance('SQLite in a directory', async () => {
   };
 });
 
+const privateRoot = join(tmpdir(), 'package-status-integrator');
+/** This process's private log directories (openEmbeddedLog(null)). */
+const privateDirs = (): string[] =>
+  readdirSync(privateRoot).filter((n) => n.startsWith(`delivery-log-${process.pid}-`));
+
+// The default log: private, dies with the process, so its journal is in memory and nothing is synced.
+logStoreConformance('SQLite, private (the default)', async () => {
+  const before = new Set(existsSync(privateRoot) ? privateDirs() : []);
+  const store = await openEmbeddedLog(null, { busyTimeoutMs: 100 });
+  const path = join(
+    privateRoot,
+    privateDirs().find((n) => !before.has(n))!,
+  );
+  let holder: DatabaseSync | null = null;
+  return {
+    store,
+    outage: {
+      async begin() {
+        holder = new DatabaseSync(join(path, SQLITE_FILE));
+        holder.exec('BEGIN EXCLUSIVE');
+      },
+      async end() {
+        holder?.exec('ROLLBACK');
+        holder?.close();
+        holder = null;
+      },
+    },
+  };
+});
+
 it('a directory: kept across reopening, and locked against a second integrator', async () => {
   const path = join(dir, 'log');
   const first = await openEmbeddedLog(path);
@@ -86,6 +116,10 @@ it('no directory: a private one under the temp folder, removed when the log clos
   expect((await log.event('evt_private'))!.packageId).toBe('PKG-K');
   const [private1] = mine();
   expect(existsSync(join(root, private1!, SQLITE_FILE))).toBe(true);
+  // Nothing to keep across a crash: no write-ahead log beside the file (its journal is in memory).
+  expect(
+    readdirSync(join(root, private1!)).filter((n) => n.endsWith('-wal') || n.endsWith('-journal')),
+  ).toEqual([]);
   await log.close();
   expect(mine()).toEqual([]);
 });
