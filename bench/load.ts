@@ -1,12 +1,11 @@
 /**
  * Load for the bench: Debezium-shaped `package_status` change events (test/harness/events.ts), keyed by
- * package_id, produced with kafkajs at a steady rate. Each event's commit time (`source.ts_ms`) is the
+ * package_id, produced at a steady rate (by either client: `Sender`). Each event's commit time (`source.ts_ms`) is the
  * moment it is handed to the producer, so receivers can measure end-to-end latency from it.
  *
  * A send that fails (broker down) is retried, in order, until acknowledged; only acknowledged events count
  * as produced, per customer, so "lost" = produced − delivered unique is exact.
  */
-import type { Producer } from 'kafkajs';
 import { STATUSES, changeValue, keyOf, row } from '../test/harness/events.ts';
 import type { KafkaMessage } from '../test/harness/events.ts';
 import { sleep } from './world.ts';
@@ -51,6 +50,11 @@ export class EventStream {
   }
 }
 
+/** What the load needs of a producer: KafkaJS's `send`, which @confluentinc/kafka-javascript's also has. */
+export interface Sender {
+  send(record: { topic: string; messages: KafkaMessage[] }): Promise<unknown>;
+}
+
 export interface ProduceStats {
   /** Acknowledged events per customer. */
   produced: Map<string, number>;
@@ -64,7 +68,7 @@ export function newStats(): ProduceStats {
 
 /** Send a fixed list of events now (batches of `batch`), retrying each batch until acknowledged. */
 export async function produceAll(
-  producer: Producer,
+  producer: Sender,
   topic: string,
   events: { customer: string; message: KafkaMessage }[],
   stats: ProduceStats = newStats(),
@@ -78,7 +82,7 @@ export async function produceAll(
 }
 
 async function sendWithRetry(
-  producer: Producer,
+  producer: Sender,
   topic: string,
   chunk: { customer: string; message: KafkaMessage }[],
   stats: ProduceStats,
@@ -109,7 +113,7 @@ export interface PacedRun {
  * broker is down), due events accumulate and go out, in order, as soon as sends succeed again.
  */
 export function producePaced(
-  producer: Producer,
+  producer: Sender,
   topic: string,
   stream: EventStream,
   rate: number,

@@ -13,7 +13,7 @@
  * Both runs go twice per repetition, in the default configuration (the delivery log on: the verdict) and
  * with DELIVERY_LOG=off (the delivery core alone), in alternating order, so that the log's share of the
  * gap is measured in the same minutes rather than inferred from another figure. The streaming runs share the
- * two cores with the bench's own producer (~10,000 events/s through KafkaJS), which the bare client never
+ * two cores with the bench's own producer (librdkafka's, ~15,000 events/s), which the bare client never
  * does; a third bare run, with that producer sending at the same rate to a topic nobody reads, shows how
  * much of the streaming gap is the producer's (info rows).
  */
@@ -108,7 +108,7 @@ const cpu = (i: IntegratorProcess) => i.metric('integrator_process_cpu_seconds_t
 async function bareUnderProducer(world: World, requests: number, rate: number, tag: string): Promise<Bare> {
   const run = await world.topic(8);
   const stream = new EventStream(`bp-${tag}`, { 'customer-1': 1 }, 20_000);
-  const producing = producePaced(world.producer, run.topic, stream, rate);
+  const producing = producePaced(world.streamProducer, run.topic, stream, rate);
   try {
     await sleep(1000); // the producer at its pace before the client starts
     return await bareRun(world, requests);
@@ -192,7 +192,7 @@ async function streaming(
   try {
     await integrator.assigned();
     const producing = producePaced(
-      world.producer,
+      world.streamProducer,
       run.topic,
       new EventStream(`st-${tag}`, { 'customer-1': 1 }, 20_000),
       rate,
