@@ -6,8 +6,9 @@
  *
  * Its file lives by default in a private directory under the system temp folder, removed when the
  * integrator stops (the log lasts as long as the process), or in DELIVERY_LOG_DIR, kept across restarts,
- * which one integrator at a time may use (a lock file refuses a second one). WAL journal, synchronous=NORMAL
- * (a crash may lose the last moments of a log, never corrupt it; commits do not wait for the disk) and a
+ * which one integrator at a time may use (a lock file refuses a second one). A kept log is WAL with
+ * synchronous=NORMAL (a crash may lose its last moments, never corrupt it); the private one keeps its journal
+ * in memory and never syncs (it dies with the process: README "The delivery log"). Both have a
  * busy timeout (another process holding the file, a backup, makes a write wait, then fail and be retried).
  *
  * A full log costs most (docs/BENCHMARKS.md, finding §0a): event and package ids are random keys, so each
