@@ -31,25 +31,27 @@ const oneChange = (eventId: string) => ({
   steps: [],
 });
 
+/** An outage of the log in `path`: another connection holds the file's write lock (BEGIN EXCLUSIVE). */
+function lockedBy(path: string) {
+  let holder: DatabaseSync | null = null;
+  return {
+    async begin() {
+      holder = new DatabaseSync(join(path, SQLITE_FILE));
+      holder.exec('BEGIN EXCLUSIVE');
+    },
+    async end() {
+      holder?.exec('ROLLBACK');
+      holder?.close();
+      holder = null;
+    },
+  };
+}
+
 logStoreConformance('SQLite in a directory', async () => {
   const path = join(dir, 'conformance');
   // A short busy timeout: the outage below is another process's write lock on the file.
   const store = await openEmbeddedLog(path, { busyTimeoutMs: 100 });
-  let holder: DatabaseSync | null = null;
-  return {
-    store,
-    outage: {
-      async begin() {
-        holder = new DatabaseSync(join(path, SQLITE_FILE));
-        holder.exec('BEGIN EXCLUSIVE');
-      },
-      async end() {
-        holder?.exec('ROLLBACK');
-        holder?.close();
-        holder = null;
-      },
-    },
-  };
+  return { store, outage: lockedBy(path) };
 });
 
 const privateRoot = join(tmpdir(), 'package-status-integrator');
@@ -65,21 +67,7 @@ logStoreConformance('SQLite, private (the default)', async () => {
     privateRoot,
     privateDirs().find((n) => !before.has(n))!,
   );
-  let holder: DatabaseSync | null = null;
-  return {
-    store,
-    outage: {
-      async begin() {
-        holder = new DatabaseSync(join(path, SQLITE_FILE));
-        holder.exec('BEGIN EXCLUSIVE');
-      },
-      async end() {
-        holder?.exec('ROLLBACK');
-        holder?.close();
-        holder = null;
-      },
-    },
-  };
+  return { store, outage: lockedBy(path) };
 });
 
 it('a directory: kept across reopening, and locked against a second integrator', async () => {
