@@ -1,7 +1,8 @@
 /**
  * Load for the bench: Debezium-shaped `package_status` change events (test/harness/events.ts), keyed by
- * package_id, produced at a steady rate (by either client: `Sender`). Each event's commit time (`source.ts_ms`) is the
- * moment it is handed to the producer, so receivers can measure end-to-end latency from it.
+ * package_id, produced at a steady rate by either client (`Sender`). Each event's commit time
+ * (`source.ts_ms`) is the moment it is handed to the producer, so receivers can measure end-to-end latency
+ * from it.
  *
  * A send that fails (broker down) is retried, in order, until acknowledged; only acknowledged events count
  * as produced, per customer, so "lost" = produced − delivered unique is exact.
@@ -9,6 +10,7 @@
 import { STATUSES, changeValue, keyOf, row } from '../test/harness/events.ts';
 import type { KafkaMessage } from '../test/harness/events.ts';
 import { sleep } from './world.ts';
+import type { Sender } from './world.ts';
 
 export interface Mix {
   /** Customer id → share of the events (weights, need not sum to 1). */
@@ -48,11 +50,6 @@ export class EventStream {
     const r = row(pkg, customer, status, step);
     return { customer, message: { key: keyOf(pkg), value: changeValue(r, { tsMs: Date.now() }) } };
   }
-}
-
-/** What the load needs of a producer: KafkaJS's `send`, which @confluentinc/kafka-javascript's also has. */
-export interface Sender {
-  send(record: { topic: string; messages: KafkaMessage[] }): Promise<unknown>;
 }
 
 export interface ProduceStats {

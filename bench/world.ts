@@ -13,7 +13,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Admin, Producer } from 'kafkajs';
 import { startKafkaMock, uniqueName } from '../test/harness/kafka.ts';
 import type { KafkaMock } from '../test/harness/kafka.ts';
-import type { Sender } from './load.ts';
+import type { KafkaMessage } from '../test/harness/events.ts';
 import { startRedis } from '../test/harness/redis.ts';
 import type { RedisServer } from '../test/harness/redis.ts';
 import { killOnExit } from '../test/harness/binaries.ts';
@@ -324,6 +324,11 @@ export async function launchIntegrator(launch: IntegratorLaunch): Promise<Integr
 }
 
 // ───────────────────────────── the world ─────────────────────────────
+
+/** What the bench's load needs of a producer: KafkaJS's `send`, which @confluentinc/kafka-javascript's also has. */
+export interface Sender {
+  send(record: { topic: string; messages: KafkaMessage[] }): Promise<unknown>;
+}
 
 export interface World {
   readonly kafkaMock: KafkaMock;

@@ -13,7 +13,7 @@
  * Both runs go twice per repetition, in the default configuration (the delivery log on: the verdict) and
  * with DELIVERY_LOG=off (the delivery core alone), in alternating order, so that the log's share of the
  * gap is measured in the same minutes rather than inferred from another figure. The streaming runs share the
- * two cores with the bench's own producer (librdkafka's, ~15,000 events/s), which the bare client never
+ * two cores with the bench's own producer (librdkafka's, at the offered rate), which the bare client never
  * does; a third bare run, with that producer sending at the same rate to a topic nobody reads, shows how
  * much of the streaming gap is the producer's (info rows).
  */
