@@ -25,4 +25,4 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/src/console/public ./dist/src/console/public
 USER node
 EXPOSE 8080
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "--invocation-count-for-turbofan=30000", "dist/src/main.js"]

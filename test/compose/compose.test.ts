@@ -12,6 +12,7 @@ import {
   REPO_ROOT,
 } from './compose.ts';
 import type { ComposeFile, ComposeService } from './compose.ts';
+import { INTEGRATOR_NODE_FLAGS } from '../harness/integrator.ts';
 
 let compose: ComposeFile;
 let services: [string, ComposeService][];
@@ -254,12 +255,12 @@ describe('every repo file a service uses exists', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     // The same node flags as `npm start` and every test and bench run (test/harness/integrator.ts); npm
     // start, like the image, runs the compiled build (through tsx the same work took more CPU).
-    expect(dockerfile).toMatch(
-      /^CMD \["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "dist\/src\/main\.js"\]$/m,
-    );
+    const cmd = ['node', ...INTEGRATOR_NODE_FLAGS, 'dist/src/main.js'];
+    expect(dockerfile).toContain(`\nCMD ${JSON.stringify(cmd).replaceAll(',', ', ')}\n`);
+    expect(argv(service('integrator').command), 'compose runs the integrator as the image does').toEqual(cmd);
     expect(dockerfile).toMatch(/^ENV MALLOC_ARENA_MAX=2$/m);
     expect(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).toContain(
-      '"start": "tsc -p tsconfig.build.json --incremental --tsBuildInfoFile dist/.tsbuildinfo && MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} node --max-semi-space-size=8 --heap-growing-percent=100 dist/src/main.js"',
+      `"start": "tsc -p tsconfig.build.json --incremental --tsBuildInfoFile dist/.tsbuildinfo && MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-2} node ${INTEGRATOR_NODE_FLAGS.join(' ')} dist/src/main.js"`,
     );
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
