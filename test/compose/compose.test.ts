@@ -12,7 +12,7 @@ import {
   REPO_ROOT,
 } from './compose.ts';
 import type { ComposeFile, ComposeService } from './compose.ts';
-import { INTEGRATOR_NODE_FLAGS } from '../harness/integrator.ts';
+import { INTEGRATOR_NODE_FLAGS } from '../harness/runtime.ts';
 
 let compose: ComposeFile;
 let services: [string, ComposeService][];
