@@ -1,12 +1,11 @@
 /**
  * How the integrator's process is started everywhere (`npm start`, the image, compose, the bench, the
- * tests): its node flags and environment. Kept apart from the launcher (integrator.ts) so that a check of
- * those files (test/compose) reads this list without loading the application.
+ * tests), apart from the launcher (integrator.ts) so that test/compose, which holds those files to these
+ * lists, reads them without loading the application.
  */
 
 /**
- * The node flags the integrator runs with everywhere (`npm start`, the image, compose, the bench, the
- * tests; test/compose holds them to this list): V8 sizes its young generation for the machine (tens of MB
+ * Its node flags: V8 sizes its young generation for the machine (tens of MB
  * per semi-space on a large host) although the integrator's live heap is ~30 MB; 8 MB semi-spaces cost ~140
  * MB less resident memory. V8 lets the old generation grow up to several times what was live after the
  * last full collection before it collects again; twice keeps ~40 MB less resident with a stuck customer
