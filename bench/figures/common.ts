@@ -30,23 +30,51 @@ export function mockCustomer(
   return { id, url: mocks.url(id), secret: SECRETS[id]!, ...policy };
 }
 
-/** Waits until `customer`'s ledger shows `want` unique deliveries; returns the last stats seen. */
+/** How long to wait for a ledger: a fixed limit, or as long as deliveries keep arriving (see waitUnique). */
+export type WaitLimit = number | { stallMs: number; capMs: number };
+
+/**
+ * Waits until `customer`'s ledger shows `want` unique deliveries; returns the last stats seen. With a
+ * number, gives up after that many ms. With `{ stallMs, capMs }`, waits as long as new unique deliveries keep
+ * arriving — gives up once none came for `stallMs` (`stalled`), or at `capMs` in all (`capped`: still
+ * arriving, so what is missing is late, not lost) — for a slow customer whose backlog takes longer than any
+ * fixed limit a figure could name.
+ */
 export async function waitUnique(
   mocks: MockCustomersProcess,
   customer: string,
   want: number,
-  timeoutMs: number,
-): Promise<{ unique: number; received: number; duplicates: number; outOfOrder: number; timedOut: boolean }> {
-  const deadline = Date.now() + timeoutMs;
+  limit: WaitLimit,
+): Promise<{
+  unique: number;
+  received: number;
+  duplicates: number;
+  outOfOrder: number;
+  timedOut: boolean;
+  /** Gave up because no new delivery arrived for `stallMs` (false with a fixed limit). */
+  stalled: boolean;
+}> {
+  const started = Date.now();
+  const cap = typeof limit === 'number' ? limit : limit.capMs;
+  const stallMs = typeof limit === 'number' ? Infinity : limit.stallMs;
+  let best = -1;
+  let progressAt = started;
   for (;;) {
     const s = await mocks.stats(customer);
-    if (s.unique >= want || Date.now() > deadline)
+    const now = Date.now();
+    if (s.unique > best) {
+      best = s.unique;
+      progressAt = now;
+    }
+    const stalled = now - progressAt > stallMs;
+    if (s.unique >= want || stalled || now - started > cap)
       return {
         unique: s.unique,
         received: s.received,
         duplicates: s.duplicates,
         outOfOrder: s.outOfOrder,
         timedOut: s.unique < want,
+        stalled: s.unique < want && stalled,
       };
     await sleep(200);
   }
