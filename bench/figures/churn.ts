@@ -9,8 +9,9 @@
  * 20 it is offered, so its backlog at the end depends on the machine and on how long the cycles took): it
  * gives up once none arrived for 30 s, or at a cap. Per customer: lost = produced − unique delivered −
  * dead-lettered (dead letters read from Redis, where every member wrote them) when deliveries stopped
- * arriving; what is missing at the cap while they still arrive is counted as late, not lost. Order violations = first deliveries of a status before the first delivery of
- * an earlier status of the same package (the mock's ledger); duplicates, for context.
+ * arriving; what is missing at the cap while they still arrive is counted as late, not lost. Order
+ * violations = first deliveries of a status before the first delivery of an earlier status of the same
+ * package (the mock's ledger); duplicates, for context.
  */
 import { Redis } from 'ioredis';
 import type { Row } from '../table.ts';
@@ -83,7 +84,8 @@ export async function rebalanceChurn(world: World, mode: BenchMode): Promise<Fig
         lostBy[id] = got.stalled ? missing : 0;
         lateBy[id] = got.stalled ? 0 : missing;
         if (missing > 0) {
-          // Where the missing ones are, as the members left see it: held in memory, or parked in Redis.
+          // Where the missing ones are: held in the members' memory, or parked in Redis (the customer's
+          // count in the store, the same from any member).
           const held = await Promise.all(
             members.map((m) =>
               m.metric('integrator_pending_deliveries', `customer="${id}"`).catch(() => NaN),

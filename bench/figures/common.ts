@@ -35,10 +35,10 @@ export type WaitLimit = number | { stallMs: number; capMs: number };
 
 /**
  * Waits until `customer`'s ledger shows `want` unique deliveries; returns the last stats seen. With a
- * number, gives up after that many ms. With `{ stallMs, capMs }`, waits as long as new unique deliveries keep
- * arriving — gives up once none came for `stallMs` (`stalled`), or at `capMs` in all (`capped`: still
- * arriving, so what is missing is late, not lost) — for a slow customer whose backlog takes longer than any
- * fixed limit a figure could name.
+ * number, gives up after that many ms. With `{ stallMs, capMs }`, waits as long as new unique deliveries
+ * keep arriving: it gives up once none came for `stallMs` (`stalled`: what is missing is lost), or at
+ * `capMs` in all (`timedOut` but not `stalled`: still arriving, so what is missing is late). For a slow
+ * customer whose backlog takes longer than any fixed limit a figure could name.
  */
 export async function waitUnique(
   mocks: MockCustomersProcess,
