@@ -5,26 +5,26 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { waitUnique } from '../../bench/figures/common.ts';
+import type { WaitLimit } from '../../bench/figures/common.ts';
 import type { MockCustomersProcess } from '../../bench/world.ts';
 
-/** A ledger whose unique count follows `uniqueAt(ms since start)`. */
-function ledger(uniqueAt: (ms: number) => number): MockCustomersProcess {
+/**
+ * Runs `waitUnique` against a ledger whose unique count follows `uniqueAt(ms since start)`, on fake time;
+ * returns its result and how long it waited.
+ */
+async function waitFor(
+  uniqueAt: (ms: number) => number,
+  want: number,
+  limit: WaitLimit,
+): Promise<{ value: Awaited<ReturnType<typeof waitUnique>>; ms: number }> {
   const start = Date.now();
-  return {
+  const mocks = {
     stats: async () => ({ unique: uniqueAt(Date.now() - start), received: 0, duplicates: 0, outOfOrder: 0 }),
   } as unknown as MockCustomersProcess;
-}
-
-async function run<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
-  const start = Date.now();
-  let value: T | undefined;
-  let done = false;
-  void p.then((v) => {
-    value = v;
-    done = true;
-  });
-  while (!done) await vi.advanceTimersByTimeAsync(100);
-  return { value: value as T, ms: Date.now() - start };
+  let value: Awaited<ReturnType<typeof waitUnique>> | undefined;
+  void waitUnique(mocks, 'c', want, limit).then((v) => (value = v));
+  while (value === undefined) await vi.advanceTimersByTimeAsync(100);
+  return { value, ms: Date.now() - start };
 }
 
 describe('waitUnique', () => {
@@ -32,27 +32,13 @@ describe('waitUnique', () => {
   afterEach(() => vi.useRealTimers());
 
   it('returns as soon as everything arrived', async () => {
-    const { value, ms } = await run(
-      waitUnique(
-        ledger((t) => Math.floor(t / 100)),
-        'c',
-        20,
-        { stallMs: 1000, capMs: 60_000 },
-      ),
-    );
+    const { value, ms } = await waitFor((t) => Math.floor(t / 100), 20, { stallMs: 1000, capMs: 60_000 });
     expect(value).toMatchObject({ unique: 20, timedOut: false, stalled: false });
     expect(ms).toBeLessThan(2500);
   });
 
   it('a fixed limit gives up at the limit even while deliveries arrive', async () => {
-    const { value, ms } = await run(
-      waitUnique(
-        ledger((t) => Math.floor(t / 100)),
-        'c',
-        1000,
-        5000,
-      ),
-    );
+    const { value, ms } = await waitFor((t) => Math.floor(t / 100), 1000, 5000);
     expect(value.timedOut).toBe(true);
     expect(value.stalled).toBe(false);
     expect(ms).toBeGreaterThanOrEqual(5000);
@@ -60,28 +46,17 @@ describe('waitUnique', () => {
   });
 
   it('keeps waiting past any fixed limit while deliveries arrive, and stops at the cap: late, not stalled', async () => {
-    const { value, ms } = await run(
-      waitUnique(
-        ledger((t) => Math.floor(t / 500)),
-        'c',
-        1000,
-        { stallMs: 2000, capMs: 30_000 },
-      ),
-    );
+    const { value, ms } = await waitFor((t) => Math.floor(t / 500), 1000, { stallMs: 2000, capMs: 30_000 });
     expect(value).toMatchObject({ timedOut: true, stalled: false });
     expect(value.unique).toBeGreaterThanOrEqual(59);
     expect(ms).toBeGreaterThanOrEqual(30_000);
   });
 
   it('gives up once nothing new arrived for stallMs: stalled', async () => {
-    const { value, ms } = await run(
-      waitUnique(
-        ledger((t) => Math.min(10, Math.floor(t / 100))),
-        'c',
-        20,
-        { stallMs: 3000, capMs: 60_000 },
-      ),
-    );
+    const { value, ms } = await waitFor((t) => Math.min(10, Math.floor(t / 100)), 20, {
+      stallMs: 3000,
+      capMs: 60_000,
+    });
     expect(value).toMatchObject({ unique: 10, timedOut: true, stalled: true });
     expect(ms).toBeGreaterThanOrEqual(1000 + 3000);
     expect(ms).toBeLessThan(1000 + 3000 + 1000);
