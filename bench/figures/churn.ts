@@ -26,6 +26,8 @@ const IDS = ['customer-1', 'customer-2', 'customer-3'];
 
 export async function rebalanceChurn(world: World, mode: BenchMode): Promise<FigureResult> {
   const cycles = mode.quick ? 3 : 15;
+  /** How draining ends (common.ts `waitUnique`): 30 s without a new delivery, or the cap. */
+  const drain = { stallMs: 30_000, capMs: mode.quick ? 150_000 : 600_000 };
   const { mocks } = world;
   await mocks.setBehavior('customer-1', { latencyMs: 20, jitterMs: 0 });
   await mocks.setBehavior('customer-2', { latencyMs: 50, jitterMs: 0 });
@@ -74,10 +76,7 @@ export async function rebalanceChurn(world: World, mode: BenchMode): Promise<Fig
     try {
       for (const id of IDS) {
         const want = stats.produced.get(id) ?? 0;
-        const got = await waitUnique(mocks, id, want, {
-          stallMs: 30_000,
-          capMs: mode.quick ? 150_000 : 600_000,
-        });
+        const got = await waitUnique(mocks, id, want, drain);
         drainS = got.timedOut ? NaN : Math.max(drainS, (Date.now() - stoppedAt) / 1000);
         const dead = await redis.zcard(`${run.keyPrefix}:{${id}}:dlqidx`);
         const missing = Math.max(0, want - got.unique - dead);
@@ -95,7 +94,7 @@ export async function rebalanceChurn(world: World, mode: BenchMode): Promise<Fig
             .metric('integrator_retry_queue_depth', `customer="${id}"`)
             .catch(() => NaN);
           detail.push(
-            `${id}: ${missing} missing when ${got.stalled ? 'deliveries had stopped for 30 s' : 'the drain cap was reached with deliveries still arriving'} (members hold ${held.join(' + ')} in memory, ${parked} parked)`,
+            `${id}: ${missing} missing when ${got.stalled ? `deliveries had stopped for ${drain.stallMs / 1000} s` : 'the drain cap was reached with deliveries still arriving'} (members hold ${held.join(' + ')} in memory, ${parked} parked)`,
           );
         }
         violations += got.outOfOrder;
@@ -143,7 +142,7 @@ export async function rebalanceChurn(world: World, mode: BenchMode): Promise<Fig
       digits: 0,
       target: null,
       targetText: '',
-      note: `the drain waits while deliveries arrive, up to ${mode.quick ? 150 : 600} s`,
+      note: `the drain waits while deliveries arrive, up to ${drain.capMs / 1000} s`,
     },
     {
       figure: 'rebalance churn',
