@@ -9,7 +9,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../test/harness/kafkajs.ts';
 import type { Admin, Producer } from 'kafkajs';
 import { startKafkaMock, uniqueName } from '../test/harness/kafka.ts';
 import type { KafkaMock } from '../test/harness/kafka.ts';

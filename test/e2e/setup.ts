@@ -1,6 +1,6 @@
 /** Shared wiring for end-to-end tests: a mock Kafka cluster, a Redis, producers, receivers. */
 import { expect } from 'vitest';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../harness/kafkajs.ts';
 import type { Producer } from 'kafkajs';
 import { startKafkaMock, uniqueName } from '../harness/kafka.ts';
 import type { KafkaMock } from '../harness/kafka.ts';

@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, kafkaJsIdleTimerMended } from '../harness/kafkajs.ts';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireBinary } from '../harness/binaries.ts';
@@ -79,6 +80,33 @@ describe('kafka mock cluster (3 brokers) with KafkaJS', () => {
   });
   afterEach(() => cleanup.run());
   afterAll(() => mock?.stop());
+
+  it("KafkaJS's request queues arm no timer while idle (mended in test/harness/kafkajs.ts)", async () => {
+    expect(kafkaJsIdleTimerMended()).toBe(true);
+    type Queue = { checkPendingRequests(...args: unknown[]): void };
+    const { prototype } = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
+      prototype: Queue;
+    };
+    const producer: Producer = cleanup.add(kafka.producer());
+    const idleTopic = uniqueName('harness-idle');
+    await mock.createTopic(idleTopic, 1);
+    await producer.connect();
+    await producer.send({ topic: idleTopic, messages: [{ key: 'pkg-idle', value: 'idle' }] });
+    await sleep(100);
+    const original = prototype.checkPendingRequests;
+    let checks = 0;
+    prototype.checkPendingRequests = function (this: Queue, ...args: unknown[]) {
+      checks += 1;
+      original.apply(this, args);
+    };
+    try {
+      await sleep(500);
+    } finally {
+      prototype.checkPendingRequests = original;
+    }
+    // Unmended, every open connection checks its empty queue once a millisecond: ~500 each here.
+    expect(checks).toBeLessThan(50);
+  });
 
   it('exposes one bootstrap address per broker', () => {
     expect(mock.brokers).toHaveLength(3);
