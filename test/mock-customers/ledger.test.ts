@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractEventFacts, judgeOrder, Ledger } from '../../mock-customers/ledger.ts';
 import type { EventFacts } from '../../mock-customers/ledger.ts';
+import fc from 'fast-check';
 import { LatencyWindow, percentile } from '../../mock-customers/percentiles.ts';
 import { eventBody } from './helpers.ts';
 
@@ -227,5 +228,35 @@ describe('LatencyWindow', () => {
 
   it('is all zeros when empty', () => {
     expect(new LatencyWindow().summary()).toEqual({ count: 0, p50: 0, p90: 0, p99: 0, max: 0 });
+  });
+
+  it('answers what sorting the window would (counts per 0.01 ms, samples leaving the window)', () => {
+    const round = (ms: number): number => Math.round(ms * 100) / 100;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.array(
+          fc.oneof(
+            fc.double({ min: 0, max: 5, noNaN: true }),
+            fc.double({ min: 0, max: 60_000, noNaN: true }),
+            fc.constantFrom(0, 0.004, 0.005, 0.015, 1, 1.005, 30_000),
+          ),
+          { maxLength: 200 },
+        ),
+        (capacity, values) => {
+          const window = new LatencyWindow(capacity);
+          for (const v of values) window.add(v);
+          const kept = Float64Array.from(values.slice(-capacity)).sort();
+          expect(window.summary()).toEqual({
+            count: values.length,
+            p50: round(percentile(kept, 50)),
+            p90: round(percentile(kept, 90)),
+            p99: round(percentile(kept, 99)),
+            max: round(Math.max(0, ...values)),
+          });
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
