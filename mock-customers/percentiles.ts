@@ -8,8 +8,12 @@ export function percentile(sortedAscending: ArrayLike<number>, p: number): numbe
   const n = sortedAscending.length;
   if (n === 0) return 0;
   if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
-  const rank = Math.ceil((p / 100) * n);
-  return sortedAscending[Math.min(n, Math.max(1, rank)) - 1] ?? 0;
+  return sortedAscending[nearestRank(n, p) - 1] ?? 0;
+}
+
+/** The 1-based nearest rank of percentile `p` among `n` values (n ≥ 1). */
+function nearestRank(n: number, p: number): number {
+  return Math.min(n, Math.max(1, Math.ceil((p / 100) * n)));
 }
 
 export interface LatencySummary {
@@ -72,7 +76,7 @@ export class LatencyWindow {
   private ranked(ps: number[]): number[] {
     const n = this.filled;
     if (n === 0) return ps.map(() => 0);
-    const ranks = ps.map((p) => Math.min(n, Math.max(1, Math.ceil((p / 100) * n))));
+    const ranks = ps.map((p) => nearestRank(n, p));
     if (this.counts.size * 4 > n) {
       // Mostly distinct values (a wide jitter): sorting the window's numbers is quicker than sorting keys.
       const sorted = this.samples.slice(0, n).sort();

@@ -30,6 +30,13 @@ export function mockCustomer(
   return { id, url: mocks.url(id), secret: SECRETS[id]!, ...policy };
 }
 
+/**
+ * A drain to fast customers gives up after this long without a new delivery (waitUnique's `stallMs`): they
+ * answer in milliseconds, so 30 s of nothing is loss, not a slow machine. Churn's customer-3, whose breaker
+ * holds its work for 30 s at a time, waits longer.
+ */
+export const FAST_DRAIN_STALL_MS = 30_000;
+
 /** How long to wait for a ledger: a fixed limit, or as long as deliveries keep arriving (see waitUnique). */
 export type WaitLimit = number | { stallMs: number; capMs: number };
 

@@ -18,12 +18,12 @@ import type { Row } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
 import { launchIntegrator, sleep, uncommitted, until } from '../world.ts';
 import type { World } from '../world.ts';
-import { mockCustomer, waitUnique } from './common.ts';
+import { FAST_DRAIN_STALL_MS, mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const RATE = 100;
 /** The last integrator's drain (waitUnique): ends after 30 s without a new delivery, or at 600 s. */
-const DRAIN = { stallMs: 30_000, capMs: 600_000 };
+const DRAIN = { stallMs: FAST_DRAIN_STALL_MS, capMs: 600_000 };
 
 export async function crashLoop(world: World, mode: BenchMode): Promise<FigureResult> {
   const kills = mode.quick ? 3 : 20;

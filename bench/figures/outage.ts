@@ -19,7 +19,7 @@ import type { Row } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
 import { launchIntegrator, sleep } from '../world.ts';
 import type { World } from '../world.ts';
-import { mockCustomer, waitUnique } from './common.ts';
+import { FAST_DRAIN_STALL_MS, mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 type Kind = 'broker' | 'redis' | 'redis-oom';
@@ -100,7 +100,7 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
       // As long as deliveries keep arriving (customer-3's retries take a while on a slow machine), up to
       // the drain limit; 30 s without one ends the wait.
       const got = await waitUnique(mocks, id, want, {
-        stallMs: 30_000,
+        stallMs: FAST_DRAIN_STALL_MS,
         capMs: Math.max(10_000, settings.drainMs - (Date.now() - upAt)),
       });
       const dead = await integrator.metric(
@@ -183,7 +183,7 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
   return {
     rows,
     notes: [
-      `200 events/s on 4 partitions${kind !== 'broker' ? ' to customer-1 and customer-3 (20 % 503, retries parked in Redis; retry 200 ms–1 s, 50 attempts)' : ' to customer-1'} (10 ms, concurrency 8); ${settings.beforeMs / 1000} s, then ${kind === 'broker' ? 'the broker down' : kind === 'redis' ? 'redis-server stopped' : 'Redis refusing every write (maxmemory reached, noeviction)'} for ${settings.downMs / 1000} s, then producing ${settings.afterMs / 1000} s more; drain: until 30 s pass without a delivery, at most ${settings.drainMs / 1000} s; one run, the same integrator throughout.`,
+      `200 events/s on 4 partitions${kind !== 'broker' ? ' to customer-1 and customer-3 (20 % 503, retries parked in Redis; retry 200 ms–1 s, 50 attempts)' : ' to customer-1'} (10 ms, concurrency 8); ${settings.beforeMs / 1000} s, then ${kind === 'broker' ? 'the broker down' : kind === 'redis' ? 'redis-server stopped' : 'Redis refusing every write (maxmemory reached, noeviction)'} for ${settings.downMs / 1000} s, then producing ${settings.afterMs / 1000} s more; drain: until ${FAST_DRAIN_STALL_MS / 1000} s pass without a delivery, at most ${settings.drainMs / 1000} s; one run, the same integrator throughout.`,
     ],
     raw: { resumeMs, drainMs, lostBy, detail, outOfOrder, warnings },
   };
