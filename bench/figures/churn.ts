@@ -22,7 +22,7 @@ import type { Row } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
 import { launchIntegrator, sleep } from '../world.ts';
 import type { IntegratorProcess, World } from '../world.ts';
-import { mockCustomer, waitUnique } from './common.ts';
+import { drainEnd, mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const RATE = 60;
@@ -99,7 +99,7 @@ export async function rebalanceChurn(world: World, mode: BenchMode): Promise<Fig
             .catch(() => 0);
           held = parked + inMemory.reduce((a, b) => a + b, 0);
           detail.push(
-            `${id}: ${missing} missing when ${got.stalled ? `deliveries had stopped for ${drain.stallMs / 1000} s` : 'the drain cap was reached with deliveries still arriving'} (members hold ${inMemory.join(' + ')} in memory, ${parked} parked)`,
+            `${id}: ${missing} missing when ${drainEnd(got, want, drain)} (members hold ${inMemory.join(' + ')} in memory, ${parked} parked)`,
           );
         }
         lostBy[id] = got.stalled ? Math.max(0, missing - held) : 0;

@@ -87,6 +87,18 @@ export async function waitUnique(
   }
 }
 
+/** How a drain that left events missing ended, for a figure's note: stalled, or cut at the cap. */
+export function drainEnd(
+  got: { unique: number; stalled: boolean },
+  want: number,
+  limit: { stallMs: number; capMs: number },
+): string {
+  if (got.unique >= want) return '';
+  return got.stalled
+    ? `deliveries had stopped for ${limit.stallMs / 1000} s`
+    : `the ${limit.capMs / 1000} s drain cap was reached with deliveries still arriving`;
+}
+
 /** End-to-end ms of first deliveries (answer written − source.ts_ms) for events committed after `fromMs`. */
 export function endToEnd(deliveries: DeliveryRecord[], fromMs: number, toMs = Infinity): number[] {
   const out: number[] = [];

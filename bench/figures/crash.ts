@@ -18,7 +18,7 @@ import type { Row } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
 import { launchIntegrator, sleep, uncommitted, until } from '../world.ts';
 import type { World } from '../world.ts';
-import { FAST_DRAIN_STALL_MS, mockCustomer, waitUnique } from './common.ts';
+import { drainEnd, FAST_DRAIN_STALL_MS, mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 const RATE = 100;
@@ -109,7 +109,9 @@ export async function crashLoop(world: World, mode: BenchMode): Promise<FigureRe
       digits: 0,
       target: { cmp: '==', bound: 0 },
       targetText: '= 0',
-      note: `${produced} produced, ${result.unique} delivered${result.unique < produced ? (result.stalled ? `; none arrived in the last ${DRAIN.stallMs / 1000} s` : `; still arriving at the ${DRAIN.capMs / 1000} s cap`) : ''}`,
+      note: [`${produced} produced, ${result.unique} delivered`, drainEnd(result, produced, DRAIN)]
+        .filter(Boolean)
+        .join('; '),
     },
     {
       figure: 'crash loop',

@@ -19,7 +19,7 @@ import type { Row } from '../table.ts';
 import { EventStream, producePaced } from '../load.ts';
 import { launchIntegrator, sleep } from '../world.ts';
 import type { World } from '../world.ts';
-import { FAST_DRAIN_STALL_MS, mockCustomer, waitUnique } from './common.ts';
+import { drainEnd, FAST_DRAIN_STALL_MS, mockCustomer, waitUnique } from './common.ts';
 import type { BenchMode, FigureResult } from './common.ts';
 
 type Kind = 'broker' | 'redis' | 'redis-oom';
@@ -39,11 +39,18 @@ async function fillRedis(url: string): Promise<() => Promise<void>> {
 
 async function outage(world: World, mode: BenchMode, kind: Kind): Promise<FigureResult> {
   const settings = mode.quick
-    ? { beforeMs: 2000, downMs: kind === 'broker' ? 5000 : 3000, afterMs: 2000, drainMs: 300_000 }
+    ? {
+        beforeMs: 2000,
+        downMs: kind === 'broker' ? 5000 : 3000,
+        afterMs: 2000,
+        resumeLimitMs: 90_000,
+        drainMs: 300_000,
+      }
     : {
         beforeMs: 5000,
         downMs: kind === 'broker' ? 20_000 : kind === 'redis' ? 10_000 : 6000,
         afterMs: 10_000,
+        resumeLimitMs: 120_000,
         drainMs: 600_000,
       };
   const { mocks } = world;
@@ -90,7 +97,7 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
         resumeMs = Date.now() - upAt;
         break;
       }
-      if (Date.now() - upAt > settings.drainMs) break;
+      if (Date.now() - upAt > settings.resumeLimitMs) break;
       await sleep(100);
     }
     await sleep(Math.max(0, settings.afterMs - (Date.now() - upAt)));
@@ -99,10 +106,11 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
       const want = stats.produced.get(id) ?? 0;
       // As long as deliveries keep arriving (customer-3's retries take a while on a slow machine), up to
       // the drain limit; 30 s without one ends the wait.
-      const got = await waitUnique(mocks, id, want, {
+      const limit = {
         stallMs: FAST_DRAIN_STALL_MS,
         capMs: Math.max(10_000, settings.drainMs - (Date.now() - upAt)),
-      });
+      };
+      const got = await waitUnique(mocks, id, want, limit);
       const dead = await integrator.metric(
         'integrator_deliveries_total',
         `customer="${id}",outcome="dead_lettered"`,
@@ -126,7 +134,7 @@ async function outage(world: World, mode: BenchMode, kind: Kind): Promise<Figure
         }
       }
       detail.push(
-        `${id}: ${want} produced, ${got.unique} delivered, ${dead} dead-lettered, ${got.duplicates} duplicates, ${got.outOfOrder} out of order`,
+        `${id}: ${want} produced, ${got.unique} delivered, ${dead} dead-lettered, ${got.duplicates} duplicates, ${got.outOfOrder} out of order${lostBy[id] > 0 ? ` (${drainEnd(got, want - dead, limit)})` : ''}`,
       );
     }
     if (Object.values(lostBy).every((n) => n === 0)) drainMs = Date.now() - upAt;

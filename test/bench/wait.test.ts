@@ -4,7 +4,7 @@
  * stopped moving `stalled` (what is missing is lost), and one still moving at the cap not stalled (late).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { waitUnique } from '../../bench/figures/common.ts';
+import { drainEnd, waitUnique } from '../../bench/figures/common.ts';
 import type { WaitLimit } from '../../bench/figures/common.ts';
 import type { MockCustomersProcess } from '../../bench/world.ts';
 
@@ -61,4 +61,17 @@ describe('waitUnique', () => {
     expect(ms).toBeGreaterThanOrEqual(1000 + 3000);
     expect(ms).toBeLessThan(1000 + 3000 + 1000);
   });
+});
+
+describe('drainEnd', () => {
+  const limit = { stallMs: 30_000, capMs: 600_000 };
+  it.each([
+    ['nothing missing', { unique: 10, stalled: false }, ''],
+    ['stalled', { unique: 7, stalled: true }, 'deliveries had stopped for 30 s'],
+    [
+      'cut at the cap',
+      { unique: 7, stalled: false },
+      'the 600 s drain cap was reached with deliveries still arriving',
+    ],
+  ])('%s', (_name, got, want) => expect(drainEnd(got, 10, limit)).toBe(want));
 });
