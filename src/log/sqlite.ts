@@ -43,6 +43,14 @@ const LOCK = 'integrator.lock';
 const BUSY_TIMEOUT_MS = 5000;
 /** SQLite's page cache, in KiB (its default is 2 MB): holds the indexes of 100,000 rows per table. */
 const CACHE_KIB = 16 * 1024;
+/**
+ * Pages of 32 KiB, not SQLite's 4 KiB: a batch's rows land all over the random-keyed indexes, and each page
+ * it touches is a page-cache lookup, a journal or WAL copy and a write system call at the commit. Eight
+ * times fewer, larger pages took the writer from ~52 to ~33 µs per delivery on a full private log and from
+ * ~60 to ~34 on a kept (WAL) one (offline, 250,000 deliveries at the 100,000-row cap, two interleaved runs
+ * each; 64 KiB measured the same as 32). Only a new file takes it: a kept log made earlier keeps its pages.
+ */
+const PAGE_SIZE = 32 * 1024;
 const TABLES = LOG_TABLES.map((t) => t.table);
 /** A log kept across restarts (DELIVERY_LOG_DIR): a crash may lose its last moments, never corrupt it. */
 const KEPT_PRAGMAS = 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;';
@@ -185,7 +193,10 @@ export async function openEmbeddedLog(
   try {
     db = new DatabaseSync(join(path, SQLITE_FILE), { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
     try {
-      db.exec(`${ephemeral ? EPHEMERAL_PRAGMAS : KEPT_PRAGMAS} PRAGMA cache_size = -${CACHE_KIB};`);
+      // page_size before journal_mode: a WAL file's page size is fixed once it is created.
+      db.exec(
+        `PRAGMA page_size = ${PAGE_SIZE}; ${ephemeral ? EPHEMERAL_PRAGMAS : KEPT_PRAGMAS} PRAGMA cache_size = -${CACHE_KIB};`,
+      );
     } catch (err) {
       db.close();
       throw err;

@@ -1,5 +1,5 @@
 /** The delivery log port against the embedded adapter (SQLite, node:sqlite): in a directory, and private. */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -92,6 +92,25 @@ it('a directory: kept across reopening, and locked against a second integrator',
     { version: 1, name: 'changes, deliveries, steps' },
   ]);
   expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+  // A new file gets 32 KiB pages (fewer page writes per batch at the random-keyed indexes).
+  expect(db.prepare('PRAGMA page_size').get()).toEqual({ page_size: 32 * 1024 });
+  db.close();
+});
+
+it('a directory holding a log made with 4 KiB pages: opened, written and read as it is', async () => {
+  const path = join(dir, 'old-pages');
+  mkdirSync(path);
+  const old = new DatabaseSync(join(path, SQLITE_FILE));
+  old.exec('PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE earlier (x INTEGER)');
+  old.close();
+  const log = await openEmbeddedLog(path);
+  await log.migrate();
+  await log.write(oneChange('evt_old_pages'));
+  expect((await log.event('evt_old_pages'))!.packageId).toBe('PKG-K');
+  await log.close();
+  const db = new DatabaseSync(join(path, SQLITE_FILE), { readOnly: true });
+  expect(db.prepare('PRAGMA page_size').get()).toEqual({ page_size: 4096 });
+  expect(db.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
   db.close();
 });
 
@@ -109,6 +128,9 @@ it('no directory: a private one under the temp folder, removed when the log clos
   expect(
     readdirSync(join(root, private1!)).filter((n) => n.endsWith('-wal') || n.endsWith('-journal')),
   ).toEqual([`${SQLITE_FILE}-journal`]);
+  const reader = new DatabaseSync(join(root, private1!, SQLITE_FILE), { readOnly: true });
+  expect(reader.prepare('PRAGMA page_size').get()).toEqual({ page_size: 32 * 1024 });
+  reader.close();
   await log.close();
   expect(mine()).toEqual([]);
 });
