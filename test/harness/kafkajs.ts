@@ -16,29 +16,33 @@
 import { createRequire } from 'node:module';
 import { Kafka, logLevel } from 'kafkajs';
 
-interface RequestQueue {
+export interface RequestQueue {
   pending: unknown[];
   throttledUntil: number;
   scheduleCheckPendingRequests(): void;
+  checkPendingRequests(...args: unknown[]): void;
 }
 
 const require = createRequire(import.meta.url);
-const { prototype } = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue };
+/** KafkaJS's per-connection request queue (internal: `kafkajs/src/network/requestQueue`), mended below. */
+export const requestQueuePrototype = (
+  require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue }
+).prototype;
 const MENDED = Symbol.for('package-status-integrator.kafkajs-idle-timer');
 
 /** Whether this process's KafkaJS request queues skip the idle timer (tests assert it). */
 export function kafkaJsIdleTimerMended(): boolean {
-  return (prototype.scheduleCheckPendingRequests as { [MENDED]?: true })[MENDED] === true;
+  return (requestQueuePrototype.scheduleCheckPendingRequests as { [MENDED]?: true })[MENDED] === true;
 }
 
 if (!kafkaJsIdleTimerMended()) {
-  const original = prototype.scheduleCheckPendingRequests;
+  const original = requestQueuePrototype.scheduleCheckPendingRequests;
   const mended = function (this: RequestQueue): void {
     if (this.pending.length === 0 && this.throttledUntil <= Date.now()) return;
     original.call(this);
   };
   Object.assign(mended, { [MENDED]: true });
-  prototype.scheduleCheckPendingRequests = mended;
+  requestQueuePrototype.scheduleCheckPendingRequests = mended;
 }
 
 export { Kafka, logLevel };

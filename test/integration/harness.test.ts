@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, kafkaJsIdleTimerMended } from '../harness/kafkajs.ts';
+import { Kafka, logLevel, kafkaJsIdleTimerMended, requestQueuePrototype } from '../harness/kafkajs.ts';
+import type { RequestQueue } from '../harness/kafkajs.ts';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireBinary } from '../harness/binaries.ts';
@@ -83,26 +83,22 @@ describe('kafka mock cluster (3 brokers) with KafkaJS', () => {
 
   it("KafkaJS's request queues arm no timer while idle (mended in test/harness/kafkajs.ts)", async () => {
     expect(kafkaJsIdleTimerMended()).toBe(true);
-    type Queue = { checkPendingRequests(...args: unknown[]): void };
-    const { prototype } = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
-      prototype: Queue;
-    };
     const producer: Producer = cleanup.add(kafka.producer());
     const idleTopic = uniqueName('harness-idle');
     await mock.createTopic(idleTopic, 1);
     await producer.connect();
     await producer.send({ topic: idleTopic, messages: [{ key: 'pkg-idle', value: 'idle' }] });
     await sleep(100);
-    const original = prototype.checkPendingRequests;
+    const original = requestQueuePrototype.checkPendingRequests;
     let checks = 0;
-    prototype.checkPendingRequests = function (this: Queue, ...args: unknown[]) {
+    requestQueuePrototype.checkPendingRequests = function (this: RequestQueue, ...args: unknown[]) {
       checks += 1;
       original.apply(this, args);
     };
     try {
       await sleep(500);
     } finally {
-      prototype.checkPendingRequests = original;
+      requestQueuePrototype.checkPendingRequests = original;
     }
     // Unmended, every open connection checks its empty queue once a millisecond: ~500 each here.
     expect(checks).toBeLessThan(50);
