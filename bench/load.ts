@@ -38,7 +38,8 @@ export class EventStream {
     this.plan = slots.sort((a, b) => a.at - b.at).map((s) => s.c);
   }
 
-  next(): { customer: string; message: KafkaMessage } {
+  /** The next event, committed (and captured) at `at`, ms since the epoch. */
+  next(at = Date.now()): { customer: string; message: KafkaMessage } {
     const customer = this.plan[this.i % this.plan.length]!;
     this.i += 1;
     const n = this.steps.get(customer) ?? 0;
@@ -48,7 +49,7 @@ export class EventStream {
     const pkg = `${this.prefix}-${customer}-${String(pkgIndex).padStart(6, '0')}`;
     const status = STATUSES[step % STATUSES.length]!;
     const r = row(pkg, customer, status, step);
-    return { customer, message: { key: keyOf(pkg), value: changeValue(r, { tsMs: Date.now() }) } };
+    return { customer, message: { key: keyOf(pkg), value: changeValue(r, { tsMs: at, nowMs: at }) } };
   }
 }
 

@@ -8,7 +8,6 @@ import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { Kafka, logLevel } from '../test/harness/kafkajs.ts';
 import type { Admin, Producer } from 'kafkajs';
 import { startKafkaMock, uniqueName } from '../test/harness/kafka.ts';
@@ -21,6 +20,8 @@ import { buildProject } from '../test/harness/build.ts';
 import { INTEGRATOR_ENV, INTEGRATOR_NODE_FLAGS, ROOT, integratorEnv } from '../test/harness/integrator.ts';
 import type { TestCustomer } from '../test/harness/integrator.ts';
 import { DEFAULT_MOCK_CUSTOMERS } from '../mock-customers/customers.ts';
+import { connectStreamProducer } from './stream-producer.ts';
+import type { StreamProducer } from './stream-producer.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -325,7 +326,7 @@ export async function launchIntegrator(launch: IntegratorLaunch): Promise<Integr
 
 // ───────────────────────────── the world ─────────────────────────────
 
-/** What the bench's load needs of a producer: KafkaJS's `send`, which @confluentinc/kafka-javascript's also has. */
+/** What the bench's load needs of a producer: KafkaJS's `send`. */
 export interface Sender {
   send(record: { topic: string; messages: KafkaMessage[] }): Promise<unknown>;
 }
@@ -334,13 +335,8 @@ export interface World {
   readonly kafkaMock: KafkaMock;
   readonly kafka: Kafka;
   readonly producer: Producer;
-  /**
-   * librdkafka's producer (@confluentinc/kafka-javascript), for the streaming runs that measure throughput:
-   * it batches in its own threads at about half KafkaJS's CPU per event (docs/BENCHMARKS.md), and every
-   * core it leaves is one the integrator and the bare client compete for. The fault figures keep KafkaJS,
-   * whose retries they were written around.
-   */
-  readonly streamProducer: Sender;
+  /** The throughput figure's streaming producer (bench/stream-producer.ts); the fault figures keep KafkaJS. */
+  readonly streamProducer: StreamProducer;
   readonly admin: Admin;
   readonly redis: RedisServer;
   readonly mocks: MockCustomersProcess;
@@ -375,12 +371,12 @@ export async function startWorld(): Promise<World> {
   });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const streamProducer = new KafkaJS.Kafka({
-    kafkaJS: { brokers: kafkaMock.brokers, logLevel: KafkaJS.logLevel.NOTHING },
-  }).producer({ 'linger.ms': 5, 'enable.idempotence': true });
-  await streamProducer.connect();
   const admin = kafka.admin();
   await admin.connect();
+  const streamProducer = await connectStreamProducer(kafkaMock.brokers, async (topic) => {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((p) => [p.partition, BigInt(p.high)]));
+  });
   const envFiles: string[] = [];
   return {
     kafkaMock,
@@ -421,7 +417,7 @@ export async function startWorld(): Promise<World> {
     },
     async close() {
       await producer.disconnect().catch(() => {});
-      await streamProducer.disconnect().catch(() => {});
+      await streamProducer.close().catch(() => {});
       await admin.disconnect().catch(() => {});
       await mocks.stop().catch(() => {});
       await kafkaMock.stop().catch(() => {});

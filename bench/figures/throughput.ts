@@ -13,16 +13,18 @@
  * Both runs go twice per repetition, in the default configuration (the delivery log on: the verdict) and
  * with DELIVERY_LOG=off (the delivery core alone), in alternating order, so that the log's share of the
  * gap is measured in the same minutes rather than inferred from another figure. The streaming runs share the
- * two cores with the bench's own producer (librdkafka's, at the offered rate), which the bare client never
- * does; a third bare run, with that producer sending at the same rate to a topic nobody reads, shows how
- * much of the streaming gap is the producer's (info rows).
+ * two cores with the bench's own producer (bench/stream-producer.ts: events built before the window, sent
+ * through librdkafka at the offered rate), which the bare client never does; a third bare run, with that
+ * producer sending at the same rate to a topic nobody reads, shows how much of the streaming gap is the
+ * producer's (info rows).
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Row } from '../table.ts';
 import { summarize } from '../table.ts';
-import { EventStream, produceAll, producePaced } from '../load.ts';
+import { EventStream, produceAll } from '../load.ts';
+import { prepare } from '../stream-producer.ts';
 import { SECRETS, launchIntegrator, sleep } from '../world.ts';
 import type { IntegratorProcess, World } from '../world.ts';
 import { ROOT } from '../../test/harness/integrator.ts';
@@ -108,7 +110,9 @@ const cpu = (i: IntegratorProcess) => i.metric('integrator_process_cpu_seconds_t
 async function bareUnderProducer(world: World, requests: number, rate: number, tag: string): Promise<Bare> {
   const run = await world.topic(8);
   const stream = new EventStream(`bp-${tag}`, { 'customer-1': 1 }, 20_000);
-  const producing = producePaced(world.streamProducer, run.topic, stream, rate);
+  // Enough for the lead second and the bare run at up to twice the producer's rate.
+  const prepared = prepare(stream, Math.ceil(rate + requests * 2));
+  const producing = world.streamProducer.paced(run.topic, stream, prepared, rate);
   try {
     await sleep(1000); // the producer at its pace before the client starts
     return await bareRun(world, requests);
@@ -191,12 +195,11 @@ async function streaming(
   const integrator = await launch(world, run, extra);
   try {
     await integrator.assigned();
-    const producing = producePaced(
-      world.streamProducer,
-      run.topic,
-      new EventStream(`st-${tag}`, { 'customer-1': 1 }, 20_000),
-      rate,
-    );
+    const stream = new EventStream(`st-${tag}`, { 'customer-1': 1 }, 20_000);
+    // Built before the window (its time stamped as each is sent): the producer stands in for hosts of
+    // its own, and every µs it spends in the window is taken from the integrator.
+    const prepared = prepare(stream, Math.ceil((rate * ms) / 1000) + rate);
+    const producing = world.streamProducer.paced(run.topic, stream, prepared, rate);
     const points: { t: number; count: number }[] = [];
     const t0 = Date.now();
     const cpu0 = await cpu(integrator);
@@ -206,6 +209,7 @@ async function streaming(
     }
     const cpu1 = await cpu(integrator);
     const stats = await producing.stop();
+    if (stats.late > 0) console.log(`streaming ${tag}: ${stats.late} events were built during the window`);
     const parked = await integrator.metric('integrator_deliveries_parked_total');
     const why = await parkedWhy(integrator);
     const delivered = points.at(-1)!.count;

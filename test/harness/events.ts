@@ -48,12 +48,13 @@ const ENVELOPE_NS = -2;
  */
 export function changeValue(
   r: Row,
-  opts: { op?: 'c' | 'u' | 'd' | 'r'; schema?: boolean; tsMs?: number } = {},
+  opts: { op?: 'c' | 'u' | 'd' | 'r'; schema?: boolean; tsMs?: number; nowMs?: number } = {},
 ): string {
   lsn += 64;
   const op = opts.op ?? 'c';
   const tsMs = opts.tsMs ?? Date.now();
-  const now = Date.now();
+  // The connector's own processing time (the envelope's ts_ms), after the commit.
+  const now = opts.nowMs ?? Date.now();
   const payload = {
     before: op === 'd' ? r : null,
     after: op === 'd' ? null : r,
